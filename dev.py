@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Project tasks that work on a fresh machine with only Python and pip.
+
+    python3 dev.py demo    # bulk tenant onboarding against the embedded emulator
+    python3 dev.py test    # the whole test suite
+    python3 dev.py check   # ruff + mypy --strict
+    python3 dev.py bench   # the benchmarks in benchmarks/
+
+Each task first makes `.venv` (once) and installs the project into it with the
+extras it needs, re-installing only when `pyproject.toml` changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+
+
+def ensure_venv(extras: str) -> None:
+    """Create `.venv` and install the project with `extras` unless already current."""
+    if not PYTHON.exists():
+        print(f"creating {VENV}", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    fingerprint = hashlib.sha256(
+        (ROOT / "pyproject.toml").read_bytes() + extras.encode()
+    ).hexdigest()
+    stamp = VENV / f".installed-{extras.replace(',', '-')}"
+    if stamp.exists() and stamp.read_text() == fingerprint:
+        return
+    print(f"installing clubsmtp-async[{extras}] into {VENV}", flush=True)
+    run([str(PYTHON), "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
+    run([str(PYTHON), "-m", "pip", "install", "--quiet", "-e", f".[{extras}]"])
+    stamp.write_text(fingerprint)
+
+
+def run(argv: list[str]) -> None:
+    """Run a command in the project root; exit with its code if it fails."""
+    code = subprocess.call(argv, cwd=ROOT)
+    if code != 0:
+        sys.exit(code)
+
+
+def main(args: list[str]) -> None:
+    """Dispatch one task by name."""
+    task, rest = (args[0], args[1:]) if args else ("test", [])
+    if task == "test":
+        ensure_venv("dev")
+        run([str(PYTHON), "-m", "pytest", *rest])
+    elif task == "check":
+        ensure_venv("dev")
+        run([str(BIN / "ruff"), "check", "clubsmtp_async", "tests", "benchmarks", "dev.py"])
+        run([str(PYTHON), "-m", "mypy", "--strict", "clubsmtp_async"])
+    elif task == "demo":
+        ensure_venv("emulator,cli")
+        run([str(BIN / "clubsmtp"), "--emulator", "apply", "examples/tenants.toml", *rest])
+    elif task == "bench":
+        ensure_venv("dev,bench")
+        run([str(PYTHON), "-m", "benchmarks", *rest])
+    else:
+        sys.exit(f"unknown task {task!r}: use demo, test, check or bench")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
