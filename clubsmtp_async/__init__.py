@@ -1,0 +1,114 @@
+"""clubsmtp-async: the async Python SDK for the ClubSMTP email-hosting API.
+
+```python
+from clubsmtp_async import AsyncClient
+
+async with AsyncClient() as client:          # $CLUBSMTP_API_KEY
+    domain = await client.domains.create(name="example.com")
+```
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._bulk import Bulk
+from ._bulk_engine import BulkStream
+from ._bulk_types import (
+    BulkAborted,
+    BulkError,
+    BulkFailure,
+    BulkOutcome,
+    BulkProgress,
+    BulkResult,
+    MailboxChange,
+    SenderPattern,
+)
+from ._client import AsyncClient
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthError,
+    ClientClosedError,
+    ClubSMTPError,
+    ErrorDetail,
+    InvalidRequestError,
+    NotFoundError,
+    RateLimitError,
+    SecurityError,
+    ServerError,
+    UnexpectedResponseError,
+    ValidationError,
+)
+from ._limiter import LeakyBucketLimiter, Limiter, NoLimiter
+from ._models import (
+    Alias,
+    AliasTarget,
+    DnsRecord,
+    DnsRecordStatus,
+    DnsRecordType,
+    Domain,
+    ListEntry,
+    Mailbox,
+    NewAlias,
+    NewMailbox,
+    Ping,
+)
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._redis_limiter import RedisLimiter
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "Alias",
+    "AliasTarget",
+    "AsyncClient",
+    "AuthError",
+    "Bulk",
+    "BulkAborted",
+    "BulkError",
+    "BulkFailure",
+    "BulkOutcome",
+    "BulkProgress",
+    "BulkResult",
+    "BulkStream",
+    "ClientClosedError",
+    "ClubSMTPError",
+    "DnsRecord",
+    "DnsRecordStatus",
+    "DnsRecordType",
+    "Domain",
+    "ErrorDetail",
+    "InvalidRequestError",
+    "LeakyBucketLimiter",
+    "Limiter",
+    "ListEntry",
+    "Mailbox",
+    "MailboxChange",
+    "NewAlias",
+    "NewMailbox",
+    "NoLimiter",
+    "NotFoundError",
+    "Ping",
+    "RateLimitError",
+    "RedisLimiter",
+    "SecurityError",
+    "SenderPattern",
+    "ServerError",
+    "UnexpectedResponseError",
+    "ValidationError",
+    "__version__",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # RedisLimiter needs the `redis` extra: import it only when asked for.
+    if name == "RedisLimiter":
+        from ._redis_limiter import RedisLimiter
+
+        return RedisLimiter
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
