@@ -1,0 +1,124 @@
+"""A local, stateful ClubSMTP API for tests, demos and benchmarks (extra ``emulator``).
+
+Three ways to run it:
+
+- In process: ``Emulator().transport()`` / ``Emulator().client()`` — the ASGI
+  app through `httpx.ASGITransport`, no sockets.
+- Over sockets: ``async with serve(emulator, port=0, tls=True) as server:``
+  (uvicorn; asyncio only), or the ``clubsmtp emulator`` command.
+- In pytest: the ``clubsmtp_emulator`` and ``clubsmtp_client`` fixtures.
+
+See ``docs/emulator.md`` for the admin API, the fault rules and every
+behaviour the API page leaves open.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._app import ADMIN_TOKEN_HEADER, ConnectionDropped
+    from ._clock import Clock, FakeClock, SystemClock
+    from ._emulator import UNSET, Emulator
+    from ._errors import ApiError
+    from ._faults import (
+        Drop,
+        ErrorAfter,
+        ErrorBefore,
+        FaultInjector,
+        FaultRule,
+        Latency,
+        RateLimit,
+        Reaction,
+    )
+    from ._keys import ApiKey, generate_key
+    from ._rules import (
+        RateDecision,
+        gcra,
+        ip_allowed,
+        is_loopback,
+        matches_pattern,
+        scope_allows,
+    )
+    from ._server import EmulatorServer, make_certificates, serve
+    from ._stats import Stats
+
+# Names are imported on first use (PEP 562), so that importing the package, e.g.
+# through the pytest plugin's entry point, needs none of the `emulator` extra's
+# dependencies until an emulator is actually used.
+_WHERE = {
+    "ADMIN_TOKEN_HEADER": "_app",
+    "ConnectionDropped": "_app",
+    "Clock": "_clock",
+    "FakeClock": "_clock",
+    "SystemClock": "_clock",
+    "UNSET": "_emulator",
+    "Emulator": "_emulator",
+    "ApiError": "_errors",
+    "Drop": "_faults",
+    "ErrorAfter": "_faults",
+    "ErrorBefore": "_faults",
+    "FaultInjector": "_faults",
+    "FaultRule": "_faults",
+    "Latency": "_faults",
+    "RateLimit": "_faults",
+    "Reaction": "_faults",
+    "ApiKey": "_keys",
+    "generate_key": "_keys",
+    "RateDecision": "_rules",
+    "gcra": "_rules",
+    "ip_allowed": "_rules",
+    "is_loopback": "_rules",
+    "matches_pattern": "_rules",
+    "scope_allows": "_rules",
+    "EmulatorServer": "_server",
+    "make_certificates": "_server",
+    "serve": "_server",
+    "Stats": "_stats",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+__all__ = [
+    "ADMIN_TOKEN_HEADER",
+    "ApiError",
+    "ApiKey",
+    "Clock",
+    "ConnectionDropped",
+    "Drop",
+    "Emulator",
+    "EmulatorServer",
+    "ErrorAfter",
+    "ErrorBefore",
+    "FakeClock",
+    "FaultInjector",
+    "FaultRule",
+    "Latency",
+    "RateDecision",
+    "RateLimit",
+    "Reaction",
+    "Stats",
+    "SystemClock",
+    "UNSET",
+    "gcra",
+    "generate_key",
+    "ip_allowed",
+    "is_loopback",
+    "make_certificates",
+    "matches_pattern",
+    "scope_allows",
+    "serve",
+]
