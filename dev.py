@@ -57,11 +57,21 @@ def main(args: list[str]) -> None:
         run([str(PYTHON), "-m", "pytest", *rest])
     elif task == "check":
         ensure_venv("dev")
-        run([str(BIN / "ruff"), "check", "clubsmtp_async", "tests", "benchmarks", "dev.py"])
+        run(
+            [
+                str(BIN / "ruff"),
+                "check",
+                "clubsmtp_async",
+                "tests",
+                "benchmarks",
+                "examples",
+                "dev.py",
+            ]
+        )
         run([str(PYTHON), "-m", "mypy", "--strict", "clubsmtp_async"])
     elif task == "demo":
         ensure_venv("emulator,cli")
-        run([str(BIN / "clubsmtp"), "--emulator", "apply", "examples/tenants.toml", *rest])
+        run([str(PYTHON), "examples/bulk_onboarding.py", *rest])
     elif task == "bench":
         ensure_venv("dev,bench")
         run([str(PYTHON), "-m", "benchmarks", *rest])
