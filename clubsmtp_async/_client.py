@@ -8,6 +8,7 @@ so pool and connect timeouts never tick while a request waits for its turn.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import warnings
@@ -254,21 +255,19 @@ class AsyncClient:
         path = endpoint.format_path(ids)
         content = None if body is None else _ENCODER.encode(body)
         state = _CallState()
-        retrying = self._retry.retrying(endpoint.method, can_recover=find_existing is not None)
+        attempt = functools.partial(
+            self._attempt, endpoint, path, query, content, state, find_existing
+        )
         try:
-            async for attempt in retrying:
-                with attempt:
-                    number = attempt.retry_state.attempt_number
-                    return await self._attempt(
-                        endpoint, path, query, content, state, find_existing, number
-                    )
+            return await self._retry.call(
+                attempt, endpoint.method, can_recover=find_existing is not None
+            )
         except ClubSMTPError:
             if state.ambiguous and find_existing is not None:
                 existing = await find_existing()
                 if existing is not None:
                     return existing
             raise
-        raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover
 
     async def _attempt(
         self,

@@ -7,6 +7,8 @@ The tree::
     ├── APIConnectionError — no usable response
     │   └── APITimeoutError
     ├── ClientClosedError — the client was used after aclose()
+    ├── BulkError — items of a bulk operation failed (`clubsmtp_async._bulk_types`)
+    │   └── BulkAborted — ``fail_fast=True`` stopped at the first failure
     └── APIStatusError — the server answered with an error
         ├── AuthError — 401 / auth_error
         ├── SecurityError — 403 / security_error
