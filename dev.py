@@ -5,6 +5,7 @@
     python3 dev.py test    # the whole test suite
     python3 dev.py check   # ruff + mypy --strict
     python3 dev.py bench   # the benchmarks in benchmarks/
+    python3 dev.py docs    # build the documentation site into site/
 
 Each task first makes `.venv` (once) and installs the project into it with the
 extras it needs, re-installing only when `pyproject.toml` changes.
@@ -75,8 +76,11 @@ def main(args: list[str]) -> None:
     elif task == "bench":
         ensure_venv("dev,bench")
         run([str(PYTHON), "-m", "benchmarks", *rest])
+    elif task == "docs":
+        ensure_venv("docs")
+        run([str(BIN / "mkdocs"), "build", "--strict", *rest])
     else:
-        sys.exit(f"unknown task {task!r}: use demo, test, check or bench")
+        sys.exit(f"unknown task {task!r}: use demo, test, check, bench or docs")
 
 
 if __name__ == "__main__":
