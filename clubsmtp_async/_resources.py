@@ -122,7 +122,13 @@ class SenderList(_Resource):
         body = checked_list_entry(NewListEntry(pattern=pattern))
 
         async def existing() -> ListEntry | None:
-            return _first(await self.list(mailbox_uuid), lambda e: e.pattern == body.pattern)
+            # A server may store patterns lower-cased (addresses compare without case):
+            # prefer an exact match, else accept one that differs only in case.
+            entries = await self.list(mailbox_uuid)
+            wanted = body.pattern.lower()
+            return _first(entries, lambda e: e.pattern == body.pattern) or _first(
+                entries, lambda e: e.pattern.lower() == wanted
+            )
 
         return await self._client._request(self._add, mailbox, body=body, find_existing=existing)
 
@@ -237,7 +243,7 @@ class Aliases(_Resource):
             return _first(
                 await self.list(),
                 lambda a: (
-                    a.domain_uuid == body.domain_uuid
+                    a.domain_uuid.lower() == body.domain_uuid.lower()  # UUIDs: any case
                     and _local(a.address) == body.local_part.lower()
                 ),
             )

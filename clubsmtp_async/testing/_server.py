@@ -163,6 +163,11 @@ async def _run(server: Any, sock: socket.socket, stopped: anyio.Event) -> None:
     try:
         await server.serve([sock])
     finally:
+        # If uvicorn was cancelled it never closed its listeners: close them here, or
+        # the event loop keeps a selector entry for a socket `serve` then closes, and
+        # a later connection that reuses the file descriptor fails.
+        for listener in getattr(server, "servers", ()):
+            listener.close()
         stopped.set()
 
 
@@ -212,6 +217,7 @@ async def serve(
         server = _uvicorn_server(emulator, server_cert, log_level)
         bound_host, bound_port = sock.getsockname()[:2]
         running = EmulatorServer(emulator, bound_host, bound_port, tls, ca_path)
+        failure: Exception | None = None
         async with anyio.create_task_group() as tg:
             tg.start_soon(_run, server, sock, running.stopped)
             with anyio.fail_after(_STARTUP_TIMEOUT):
@@ -219,5 +225,12 @@ async def serve(
                     await anyio.sleep(0.01)
             try:
                 yield running
+            except Exception as exc:
+                # Raised by the body: stop uvicorn gracefully first (leaving the task
+                # group with it would cancel uvicorn mid-flight), then re-raise it as
+                # is, not wrapped in an ExceptionGroup.
+                failure = exc
             finally:
                 server.should_exit = True
+        if failure is not None:
+            raise failure
