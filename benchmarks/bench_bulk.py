@@ -159,8 +159,9 @@ def memory_part() -> None:
               f" {row['n'] / row['seconds']:>8.0f} {row['max_rss_kib'] / 1024:>6.1f} MiB")
 
 
-def main(args: list[str]) -> None:
+def main(args: list[str] | None = None) -> None:
     """Run the parts named in `args` (default: both)."""
+    args = args or []
     if args[:1] == ["memory-child"]:
         memory_child(int(args[1]))
         return
