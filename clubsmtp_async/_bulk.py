@@ -112,7 +112,11 @@ class BulkStreamCall(Generic[I, T]):
         on_progress: ProgressCallback | None = None,
         fail_fast: bool = False,
     ) -> BulkStream[T]:
-        """The outcomes of the operation, as they complete; use it as ``async with``.
+        """The outcomes of the operation, as they complete.
+
+        ``async with stream as outcomes: async for outcome in outcomes`` streams
+        continuously; a bare ``async for outcome in stream`` runs batch by batch
+        (see `BulkStream`).
 
         Args:
             items: A list, any iterable, or an async iterable of items; pulled
