@@ -6,12 +6,38 @@ from `clubsmtp_async.cli._app`; importing the module here is what adds it.
 
 from __future__ import annotations
 
-from . import _emulator  # noqa: F401 - registers the "emulator" command
-from ._app import app
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from typer import Typer
 
 __all__ = ["app", "main"]
+
+_MISSING_EXTRA = (
+    "the clubsmtp command needs the 'cli' extra (and 'emulator' for the emulator): "
+    "pip install 'clubsmtp-async[cli,emulator]'"
+)
+
+
+def _load_app() -> Typer:
+    from . import _emulator  # noqa: F401 - registers the "emulator" command
+    from ._app import app
+
+    return app
 
 
 def main() -> None:
     """Run the ``clubsmtp`` command (the console script's entry point)."""
+    try:
+        app = _load_app()
+    except ImportError as exc:  # typer or rich is not installed
+        sys.exit(f"{_MISSING_EXTRA} ({exc})")
     app()
+
+
+def __getattr__(name: str) -> Any:
+    # `app` needs typer: import it only when asked for, so `main` can explain.
+    if name == "app":
+        return _load_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,7 +8,7 @@ __all__ = ["app"]
 
 app = typer.Typer(
     name="clubsmtp",
-    help="ClubSMTP from the command line: the API, tenant onboarding, and a local emulator.",
+    help="ClubSMTP from the command line.",
     no_args_is_help=True,
     add_completion=False,
 )
