@@ -108,7 +108,13 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # RedisLimiter needs the `redis` extra: import it only when asked for.
     if name == "RedisLimiter":
-        from ._redis_limiter import RedisLimiter
-
+        try:
+            from ._redis_limiter import RedisLimiter
+        except ModuleNotFoundError as exc:
+            if (exc.name or "").partition(".")[0] != "redis":
+                raise
+            raise ImportError(
+                "RedisLimiter needs the 'redis' extra: pip install 'clubsmtp-async[redis]'"
+            ) from exc
         return RedisLimiter
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

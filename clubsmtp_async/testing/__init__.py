@@ -79,11 +79,23 @@ _WHERE = {
 }
 
 
+_EXTRA_MODULES = frozenset({"starlette", "uvicorn", "trustme"})
+
+
 def __getattr__(name: str) -> Any:
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    try:
+        value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "").partition(".")[0]
+        if missing not in _EXTRA_MODULES:
+            raise
+        raise ImportError(
+            f"clubsmtp_async.testing needs the 'emulator' extra ({missing} is missing): "
+            "pip install 'clubsmtp-async[emulator]'"
+        ) from exc
     globals()[name] = value
     return value
 
