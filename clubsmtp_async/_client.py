@@ -340,18 +340,13 @@ class AsyncClient:
 
 
 def _connection_error(exc: httpx.RequestError, method: str, path: str) -> APIConnectionError:
-    detail = str(exc) or type(exc).__name__
-    sent = not isinstance(exc, _UNSENT)
-    if isinstance(exc, httpx.TimeoutException):
-        return APITimeoutError(
-            f"{method} {path} timed out ({type(exc).__name__}: {detail})",
-            request=exc.request if _has_request(exc) else None,
-            request_sent=sent,
-        )
-    return APIConnectionError(
-        f"{method} {path} failed: {type(exc).__name__}: {detail}",
+    timed_out = isinstance(exc, httpx.TimeoutException)
+    cls = APITimeoutError if timed_out else APIConnectionError
+    what = "timed out" if timed_out else "failed"
+    return cls(
+        f"{method} {path} {what}: {type(exc).__name__}: {str(exc) or 'no detail'}",
         request=exc.request if _has_request(exc) else None,
-        request_sent=sent,
+        request_sent=not isinstance(exc, _UNSENT),
     )
 
 
