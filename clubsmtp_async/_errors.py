@@ -9,6 +9,8 @@ The tree::
     ├── ClientClosedError — the client was used after aclose()
     ├── BulkError — items of a bulk operation failed (`clubsmtp_async._bulk_types`)
     │   └── BulkAborted — ``fail_fast=True`` stopped at the first failure
+    ├── WebhookVerificationError — a delivery's signature or timestamp is not valid
+    ├── WebhookPayloadError (also a ValueError) — a delivery's body is not an event
     └── APIStatusError — the server answered with an error
         ├── AuthError — 401 / auth_error
         ├── SecurityError — 403 / security_error
