@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._aiohttp import aiohttp_http_client
 from ._bulk import Bulk
 from ._bulk_engine import BulkStream
 from ._bulk_types import (
@@ -102,6 +103,7 @@ __all__ = [
     "UnexpectedResponseError",
     "ValidationError",
     "__version__",
+    "aiohttp_http_client",
 ]
 
 

@@ -51,6 +51,7 @@ PUBLIC = [
     "UnexpectedResponseError",
     "ValidationError",
     "__version__",
+    "aiohttp_http_client",
 ]
 LAZY = {"RedisLimiter"}  # needs the `redis` extra: imported on first access
 EAGER = [name for name in PUBLIC if name not in LAZY]
