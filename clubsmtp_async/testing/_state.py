@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from ._errors import invalid, not_found
 from ._ids import UuidFactory
@@ -235,10 +235,7 @@ class Store:
             ApiError: 400 "Domain not found." otherwise.
 
         """
-        domain = self.domains.get(uuid)
-        if domain is None or domain.account != account:
-            raise not_found("Domain")
-        return domain
+        return _owned(self.domains, account, uuid, "Domain")
 
     def delete_domain(self, account: str, uuid: str) -> None:
         """Delete a domain with its records, mailboxes (and their lists) and aliases."""
@@ -322,10 +319,7 @@ class Store:
             ApiError: 400 "Mailbox not found." otherwise.
 
         """
-        mailbox = self.mailboxes.get(uuid)
-        if mailbox is None or mailbox.account != account:
-            raise not_found("Mailbox")
-        return mailbox
+        return _owned(self.mailboxes, account, uuid, "Mailbox")
 
     def update_mailbox(
         self, account: str, uuid: str, *, enabled: bool | None, storage_gb: int | None
@@ -429,10 +423,7 @@ class Store:
             ApiError: 400 "Alias not found." otherwise.
 
         """
-        alias = self.aliases.get(uuid)
-        if alias is None or alias.account != account:
-            raise not_found("Alias")
-        return alias
+        return _owned(self.aliases, account, uuid, "Alias")
 
     def delete_alias(self, account: str, uuid: str) -> None:
         """Delete an alias; its target mailboxes are untouched."""
@@ -454,3 +445,14 @@ class Store:
             "created_at": format_timestamp(alias.created_at),
             "updated_at": format_timestamp(alias.updated_at),
         }
+
+
+_Owned = TypeVar("_Owned", Domain, Mailbox, Alias)
+
+
+def _owned(table: dict[str, _Owned], account: str, uuid: str, kind: str) -> _Owned:
+    """The object `uuid` of `table` if `account` owns it; another account's is "not found"."""
+    found = table.get(uuid)
+    if found is None or found.account != account:
+        raise not_found(kind)
+    return found
