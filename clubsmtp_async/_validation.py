@@ -15,6 +15,9 @@ from ._errors import ValidationError
 from ._models import MailboxUpdate, NewAlias, NewDomain, NewListEntry, NewMailbox
 
 __all__ = [
+    "DNS_LABEL",
+    "DOT_ATOM",
+    "MAX_PATTERN",
     "checked_alias",
     "checked_domain",
     "checked_list_entry",
@@ -26,13 +29,16 @@ __all__ = [
 ]
 
 # `\Z`, not `$`, ends every pattern: `$` also matches before a trailing newline.
-_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)\Z")
+DNS_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)\Z")
+"""One ASCII label of a domain name (lower case)."""
 # RFC 5321 dot-atom: atext characters, dots only between them.
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_LOCAL_PART = re.compile(rf"^{_ATEXT}(?:\.{_ATEXT})*\Z")
+DOT_ATOM = re.compile(rf"^{_ATEXT}(?:\.{_ATEXT})*\Z")
+"""A local part: RFC 5321 dot-atom (its length, at most 64, is checked apart)."""
 # Identifiers go into URL paths: unreserved characters only, never "." or "..".
 _PATH_ID = re.compile(r"^(?!\.+\Z)[A-Za-z0-9._~-]{1,128}\Z")
-_MAX_PATTERN = 320
+MAX_PATTERN = 320
+"""The longest sender pattern accepted."""
 
 
 def path_id(value: object, name: str) -> str:
@@ -64,7 +70,7 @@ def domain_name(value: object, name: str = "name") -> str:
     valid = (
         len(ascii_name) <= 253
         and len(labels) >= 2
-        and all(_LABEL.match(label) for label in labels)
+        and all(DNS_LABEL.match(label) for label in labels)
         and not labels[-1].isdigit()
     )
     if not valid:
@@ -74,7 +80,7 @@ def domain_name(value: object, name: str = "name") -> str:
 
 def local_part(value: object, name: str = "local_part") -> str:
     """The part of an address before the ``@`` (RFC 5321 dot-atom, at most 64 characters)."""
-    if not isinstance(value, str) or len(value) > 64 or not _LOCAL_PART.match(value):
+    if not isinstance(value, str) or len(value) > 64 or not DOT_ATOM.match(value):
         raise ValidationError(f"{name} {value!r} is not a valid local part (the text before '@')")
     return value
 
@@ -88,7 +94,7 @@ def _storage_gb(value: object) -> int:
 def _pattern(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(f"pattern must be a non-empty sender pattern, got {value!r}")
-    if len(value) > _MAX_PATTERN or any(ch.isspace() for ch in value):
+    if len(value) > MAX_PATTERN or any(ch.isspace() for ch in value):
         raise ValidationError(f"pattern {value!r} must be one address pattern without spaces")
     return value
 

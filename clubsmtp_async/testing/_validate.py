@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from .._validation import DNS_LABEL, DOT_ATOM, MAX_PATTERN
 from ._errors import invalid
 
 __all__ = [
@@ -28,11 +29,8 @@ __all__ = [
     "uuid_value",
 ]
 
-_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_LOCAL_PART = re.compile(rf"^{_ATEXT}(?:\.{_ATEXT})*$")
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_MAX_PATTERN = 320
+# `\Z`, not `$`: `$` also matches before a trailing newline.
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 _MAX_PASSWORD = 1024
 
 
@@ -111,7 +109,7 @@ def domain_name(body: dict[str, Any]) -> str:
         name.isascii()
         and len(name) <= 253
         and len(labels) >= 2
-        and all(_LABEL.match(label) for label in labels)
+        and all(DNS_LABEL.match(label) for label in labels)
         and not labels[-1].isdigit()
     )
     if not valid:
@@ -132,7 +130,7 @@ def local_part(body: dict[str, Any]) -> str:
     value = _required(body, "local_part")
     if not isinstance(value, str):
         raise invalid("Invalid local_part: expected a string.")
-    if len(value) > 64 or not _LOCAL_PART.match(value):
+    if len(value) > 64 or not DOT_ATOM.match(value):
         raise invalid(f"Invalid local_part: {value!r} is not a valid local part.")
     return value.lower()
 
@@ -192,9 +190,9 @@ def pattern(body: dict[str, Any]) -> str:
     value = _required(body, "pattern")
     if not isinstance(value, str) or not value:
         raise invalid("Invalid pattern: expected a non-empty string.")
-    if len(value) > _MAX_PATTERN or any(ch.isspace() for ch in value):
+    if len(value) > MAX_PATTERN or any(ch.isspace() for ch in value):
         raise invalid(
-            f"Invalid pattern: at most {_MAX_PATTERN} characters and no whitespace."
+            f"Invalid pattern: at most {MAX_PATTERN} characters and no whitespace."
         )
     return value.lower()
 

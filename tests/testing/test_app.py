@@ -558,3 +558,14 @@ async def test_head_is_allowed_where_get_is(http: httpx.AsyncClient) -> None:
     response = await http.head("/v1/ping")
     assert response.status_code == 200
     assert response.content == b""
+
+
+async def test_a_trailing_newline_is_never_accepted(http: httpx.AsyncClient) -> None:
+    assert "not a fully-qualified" in error(
+        await http.post("/v1/domains", json={"name": "a.example\n"})
+    )
+    domain = await make_domain(http)
+    body = {"domain_uuid": domain["uuid"], "local_part": "alice\n", "password": "pw"}
+    assert "not a valid local part" in error(await http.post("/v1/mailboxes", json=body))
+    body = {"domain_uuid": domain["uuid"] + "\n", "local_part": "alice", "password": "pw"}
+    error(await http.post("/v1/mailboxes", json=body))
