@@ -100,6 +100,21 @@ class Domains(_Resource):
         await self._client._request(self._DELETE, path_id(domain_uuid, "domain_uuid"))
 
 
+def _sender_list_endpoints(
+    kind: str,
+) -> tuple[Endpoint[list[ListEntry]], Endpoint[ListEntry], Endpoint[None]]:
+    base = f"/v1/mailboxes/{{}}/{kind}"
+    return (
+        many("GET", base, ListEntry),
+        one("POST", base, "entry", ListEntry),
+        deleted(base + "/{}"),
+    )
+
+
+# Built once at import, like every other endpoint's decoder, not per client.
+_SENDER_LISTS = {kind: _sender_list_endpoints(kind) for kind in ("whitelist", "blacklist")}
+
+
 class SenderList(_Resource):
     """``client.mailboxes.whitelist`` / ``.blacklist``: a mailbox's sender patterns."""
 
@@ -107,10 +122,7 @@ class SenderList(_Resource):
 
     def __init__(self, client: AsyncClient, kind: str) -> None:
         super().__init__(client)
-        base = f"/v1/mailboxes/{{}}/{kind}"
-        self._list = many("GET", base, ListEntry)
-        self._add = one("POST", base, "entry", ListEntry)
-        self._remove = deleted(base + "/{}")
+        self._list, self._add, self._remove = _SENDER_LISTS[kind]
 
     async def list(self, mailbox_uuid: str) -> list[ListEntry]:
         """The mailbox's entries, oldest first."""
