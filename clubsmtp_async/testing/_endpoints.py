@@ -28,7 +28,7 @@ __all__ = [
     "DeliverySettings",
     "DeliveryState",
     "WebhookEndpoint",
-    "generate_secret",
+    "generate_webhook_secret",
 ]
 
 DeliveryState = Literal["pending", "delivered", "failed", "cancelled"]
@@ -39,7 +39,7 @@ _MAX_TIMEOUT = 600.0
 _IN_PROCESS_URL = "http://webhooks.in-process/"
 
 
-def generate_secret() -> str:
+def generate_webhook_secret() -> str:
     """A new signing secret: ``whsec_`` and the base64 of 24 random bytes."""
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
@@ -152,7 +152,7 @@ class WebhookEndpoint:
         return cls(
             id=id or f"we_{secrets.token_hex(8)}",
             url=_check_url(url if url is not None else _IN_PROCESS_URL),
-            secret=_check_secret(secret) if secret is not None else generate_secret(),
+            secret=_check_secret(secret) if secret is not None else generate_webhook_secret(),
             account=account,
             event_types=_check_event_types(event_types),
             app=app,

@@ -260,12 +260,11 @@ def load_state(emulator: Emulator, path: Path) -> None:
         raw = path.read_bytes()
     except OSError as exc:
         raise StateFileError(f"cannot read state file {path}: {exc.strerror or exc}") from None
+    _check_header(raw, path)
     try:
         state = msgspec.json.decode(raw, type=_StateFile)
     except msgspec.ValidationError as exc:
         raise StateFileError(f"state file {path} is damaged: {exc}") from None
-    except msgspec.DecodeError as exc:
-        raise StateFileError(f"state file {path} is not valid JSON: {exc}") from None
     try:
         restored = _rebuild(state)
     except (ValueError, ApiError) as exc:
@@ -273,6 +272,26 @@ def load_state(emulator: Emulator, path: Path) -> None:
     emulator.restore(domains=restored.domains, mailboxes=restored.mailboxes,
                      aliases=restored.aliases, keys=restored.keys,
                      endpoints=restored.endpoints, pending=restored.pending)
+
+
+class _Header(msgspec.Struct):
+    format: Any = None
+    version: Any = None
+
+
+def _check_header(raw: bytes, path: Path) -> None:
+    try:
+        header = msgspec.json.decode(raw, type=_Header)
+    except msgspec.ValidationError as exc:
+        raise StateFileError(f"{path} is not an emulator state file ({exc})") from None
+    except msgspec.DecodeError as exc:
+        raise StateFileError(f"state file {path} is not valid JSON: {exc}") from None
+    if header.format != STATE_FORMAT:
+        raise StateFileError(f"{path} is not an emulator state file (no \"format\": "
+                             f"\"{STATE_FORMAT}\")")
+    if header.version != STATE_VERSION:
+        raise StateFileError(f"state file {path} has version {header.version!r}; this "
+                             f"emulator reads version {STATE_VERSION}")
 
 
 def _message(exc: Exception) -> str:

@@ -258,7 +258,10 @@ class Store:
             self._addresses[(alias.domain_uuid, alias.local_part)] = alias.uuid
 
     def _new_id(self) -> str:
-        return self._ids.new(self._now())
+        while True:  # a seeded factory may repeat an identifier loaded from a state file
+            uuid = self._ids.new(self._now())
+            if uuid not in self.domains and uuid not in self.mailboxes and uuid not in self.aliases:
+                return uuid
 
     # Domains
 
