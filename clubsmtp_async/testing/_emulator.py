@@ -488,12 +488,12 @@ class Emulator:
             _logger.error("could not save the state file %s: %s", path, exc)
 
     async def _autosave(self, path: Path) -> None:
-        saved = self.revision
+        saved = None  # save once at the start, then after each change
         while True:
-            await anyio.sleep(self.autosave_interval)
             if self.revision != saved:
                 saved = self.revision
                 await self._save(path)
+            await anyio.sleep(self.autosave_interval)
 
     # Clients
 

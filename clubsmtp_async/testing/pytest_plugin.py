@@ -96,6 +96,9 @@ def clubsmtp_api_key(clubsmtp_emulator: Emulator) -> str:
 
 def _async_fixture(request: pytest.FixtureRequest, name: str) -> Any:
     """The value of async fixture `name`, run by the plugin that runs this test."""
+    if "clubsmtp_webhook_recorder" in request.fixturenames:
+        # Register the recorder before delivery starts, whatever the argument order.
+        request.getfixturevalue("clubsmtp_webhook_recorder")
     if "anyio_backend" in request.fixturenames:
         return request.getfixturevalue(f"_clubsmtp_anyio_{name}")
     if _asyncio_fixture is None:
