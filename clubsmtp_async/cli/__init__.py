@@ -21,7 +21,10 @@ _MISSING_EXTRA = (
 
 
 def _load_app() -> Typer:
-    from . import _emulator  # noqa: F401 - registers the "emulator" command
+    from . import (
+        _emulator,  # noqa: F401 - registers the "emulator" command
+        _webhooks,  # noqa: F401 - registers the "webhooks send" command
+    )
     from ._app import app
 
     return app

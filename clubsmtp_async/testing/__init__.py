@@ -8,6 +8,11 @@ Three ways to run it:
   (uvicorn; asyncio only), or the ``clubsmtp emulator`` command.
 - In pytest: the ``clubsmtp_emulator`` and ``clubsmtp_client`` fixtures.
 
+Webhooks: every state change emits its event; ``emulator.webhooks`` holds the
+endpoints, the events and the delivery log, and delivers inside
+``emulator.running()`` (entered by the served app and the fixtures).
+`send_webhook` sends one signed test event to any receiver.
+
 See ``docs/emulator.md`` for the admin API, the fault rules and every
 behaviour the API page leaves open.
 """
@@ -20,8 +25,17 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._app import ADMIN_TOKEN_HEADER, ConnectionDropped
     from ._clock import Clock, FakeClock, SystemClock
+    from ._delivery import Webhooks
     from ._emulator import UNSET, Emulator
+    from ._endpoints import (
+        Delivery,
+        DeliveryAttempt,
+        DeliverySettings,
+        WebhookEndpoint,
+        generate_webhook_secret,
+    )
     from ._errors import ApiError
+    from ._events import WebhookEvent
     from ._faults import (
         Drop,
         ErrorAfter,
@@ -33,6 +47,8 @@ if TYPE_CHECKING:
         Reaction,
     )
     from ._keys import ApiKey, generate_key
+    from ._persist import StateFileError
+    from ._receiver import ReceivedWebhook, WebhookRecorder
     from ._rules import (
         RateDecision,
         gcra,
@@ -41,6 +57,8 @@ if TYPE_CHECKING:
         matches_pattern,
         scope_allows,
     )
+    from ._samples import sample_object
+    from ._send import SendResult, build_event, send_webhook
     from ._server import EmulatorServer, make_certificates, serve
     from ._stats import Stats
 
@@ -53,9 +71,16 @@ _WHERE = {
     "Clock": "_clock",
     "FakeClock": "_clock",
     "SystemClock": "_clock",
+    "Webhooks": "_delivery",
     "UNSET": "_emulator",
     "Emulator": "_emulator",
+    "Delivery": "_endpoints",
+    "DeliveryAttempt": "_endpoints",
+    "DeliverySettings": "_endpoints",
+    "WebhookEndpoint": "_endpoints",
+    "generate_webhook_secret": "_endpoints",
     "ApiError": "_errors",
+    "WebhookEvent": "_events",
     "Drop": "_faults",
     "ErrorAfter": "_faults",
     "ErrorBefore": "_faults",
@@ -66,12 +91,19 @@ _WHERE = {
     "Reaction": "_faults",
     "ApiKey": "_keys",
     "generate_key": "_keys",
+    "StateFileError": "_persist",
+    "ReceivedWebhook": "_receiver",
+    "WebhookRecorder": "_receiver",
     "RateDecision": "_rules",
     "gcra": "_rules",
     "ip_allowed": "_rules",
     "is_loopback": "_rules",
     "matches_pattern": "_rules",
     "scope_allows": "_rules",
+    "sample_object": "_samples",
+    "SendResult": "_send",
+    "build_event": "_send",
+    "send_webhook": "_send",
     "EmulatorServer": "_server",
     "make_certificates": "_server",
     "serve": "_server",
@@ -110,6 +142,9 @@ __all__ = [
     "ApiKey",
     "Clock",
     "ConnectionDropped",
+    "Delivery",
+    "DeliveryAttempt",
+    "DeliverySettings",
     "Drop",
     "Emulator",
     "EmulatorServer",
@@ -122,15 +157,26 @@ __all__ = [
     "RateDecision",
     "RateLimit",
     "Reaction",
+    "ReceivedWebhook",
+    "SendResult",
+    "StateFileError",
     "Stats",
     "SystemClock",
     "UNSET",
+    "WebhookEndpoint",
+    "WebhookEvent",
+    "WebhookRecorder",
+    "Webhooks",
+    "build_event",
     "gcra",
     "generate_key",
+    "generate_webhook_secret",
     "ip_allowed",
     "is_loopback",
     "make_certificates",
     "matches_pattern",
+    "sample_object",
     "scope_allows",
+    "send_webhook",
     "serve",
 ]

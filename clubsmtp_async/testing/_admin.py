@@ -1,32 +1,29 @@
 """The ``/_admin`` endpoints: test controls over HTTP, mirroring `Emulator`'s methods.
 
 Bodies and answers are JSON with the API's envelope (``"errors": []`` on
-success). Access is checked by the ASGI layer. See ``docs/emulator.md``.
+success). Access is checked by the ASGI layer. Every body is decoded into its
+typed schema (`clubsmtp_async.testing._admin_schema`) before a handler uses
+it. See ``docs/emulator.md``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import datetime
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from . import _admin_schema as schema
 from . import _validate as check
+from ._admin_webhooks import webhook_routes
 from ._errors import invalid
 
 if TYPE_CHECKING:
     from ._emulator import Emulator
 
 __all__ = ["AdminApi"]
-
-_KEY_FIELDS = (
-    "key", "live", "account", "scopes", "cidrs", "expires_at", "expires_in",
-    "requests_per_minute", "burst",
-)
-_DNS_FIELDS = ("status", "expected_value", "actual_value", "last_checked_at")
 
 Handler = Callable[[Request], Any]
 
@@ -35,35 +32,8 @@ def _ok(**payload: Any) -> JSONResponse:
     return JSONResponse({**payload, "errors": []})
 
 
-async def _body(request: Request, allowed: tuple[str, ...] | None = None) -> dict[str, Any]:
-    raw = await request.body()
-    body = check.json_object(raw) if raw.strip() else {}
-    if allowed is not None:
-        check.reject_unknown(body, allowed)
-    return body
-
-
-def _timestamp(value: object, name: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise invalid(f"Invalid {name}: expected an ISO 8601 timestamp.") from exc
-    if parsed.tzinfo is None:
-        raise invalid(f"Invalid {name}: the timestamp needs a time zone (e.g. Z).")
-    return parsed
-
-
-def _key_kwargs(body: Mapping[str, Any]) -> dict[str, Any]:
-    kwargs = dict(body)
-    if "expires_at" in kwargs:
-        kwargs["expires_at"] = _timestamp(kwargs["expires_at"], "expires_at")
-    for name in ("scopes", "cidrs"):
-        value = kwargs.get(name, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise invalid(f"Invalid {name}: expected an array of strings.")
-    return kwargs
+async def _typed(request: Request, body_type: Any) -> Any:
+    return schema.decode_body(await request.body(), body_type)
 
 
 def _wrap_value_errors(handler: Handler) -> Handler:
@@ -106,6 +76,7 @@ class AdminApi:
             ("/_admin/faults/seed", self.reseed_faults, "POST"),
             ("/_admin/faults/{id}", self.remove_fault, "DELETE"),
         ]
+        table += webhook_routes(self.emulator)
         return [Route(path, _wrap_value_errors(fn), methods=[m]) for path, fn, m in table]
 
     async def list_keys(self, request: Request) -> JSONResponse:
@@ -114,8 +85,9 @@ class AdminApi:
 
     async def create_key(self, request: Request) -> JSONResponse:
         """POST /_admin/keys: every field optional (see `Emulator.create_key`)."""
-        kwargs = _key_kwargs(await _body(request, _KEY_FIELDS))
+        kwargs = schema.given(await _typed(request, schema.CreateKey))
         token = kwargs.pop("key", None)
+        kwargs["scopes"], kwargs["cidrs"] = tuple(kwargs["scopes"]), tuple(kwargs["cidrs"])
         return _ok(key=self.emulator.create_key(token, **kwargs).to_json())
 
     async def delete_key(self, request: Request) -> JSONResponse:
@@ -125,14 +97,15 @@ class AdminApi:
         return _ok(success=True)
 
     async def reset(self, request: Request) -> JSONResponse:
-        """POST /_admin/reset, optional body ``{"keys": true}``."""
-        keys = check.optional_bool(await _body(request, ("keys",)), "keys")
-        self.emulator.reset(keys=bool(keys))
+        """POST /_admin/reset, optional body ``{"keys": true, "webhooks": true}``."""
+        body: schema.Reset = await _typed(request, schema.Reset)
+        self.emulator.reset(keys=body.keys, webhooks=body.webhooks)
         return _ok(success=True)
 
     async def seed(self, request: Request) -> JSONResponse:
         """POST /_admin/seed with a nested description of the objects."""
-        created = self.emulator.seed(await _body(request))
+        raw = await request.body()
+        created = self.emulator.seed(check.json_object(raw) if raw.strip() else {})
         return _ok(**created)
 
     async def state(self, request: Request) -> JSONResponse:
@@ -141,16 +114,14 @@ class AdminApi:
 
     async def update_dns_record(self, request: Request) -> JSONResponse:
         """PATCH /_admin/dns-records/{uuid}."""
-        body = await _body(request, _DNS_FIELDS)
-        if "last_checked_at" in body:
-            body["last_checked_at"] = _timestamp(body["last_checked_at"], "last_checked_at")
-        record = self.emulator.set_dns_record(request.path_params["uuid"], **body)
+        changes = schema.given(await _typed(request, schema.DnsRecordPatch))
+        record = self.emulator.set_dns_record(request.path_params["uuid"], **changes)
         return _ok(dns_record=record.to_json())
 
     async def verify_domain(self, request: Request) -> JSONResponse:
         """POST /_admin/domains/{uuid}/verify, optional body ``{"status": 3}``."""
-        body = await _body(request, ("status",))
-        domain = self.emulator.verify_domain(request.path_params["uuid"], **body)
+        body: schema.VerifyDomain = await _typed(request, schema.VerifyDomain)
+        domain = self.emulator.verify_domain(request.path_params["uuid"], status=body.status)
         return _ok(domain=domain.to_json())
 
     async def get_stats(self, request: Request) -> JSONResponse:
@@ -168,7 +139,9 @@ class AdminApi:
 
     async def add_fault(self, request: Request) -> JSONResponse:
         """POST /_admin/faults with a rule in JSON form."""
-        rule = self.emulator.faults.add_json(await _body(request))
+        spec = await _typed(request, schema.FaultRuleSpec)
+        rule = self.emulator.faults.add(spec.method, spec.path, schema.reaction_of(spec),
+                                        times=spec.times, probability=spec.probability)
         return _ok(fault=rule.to_json())
 
     async def clear_faults(self, request: Request) -> JSONResponse:
@@ -178,10 +151,8 @@ class AdminApi:
 
     async def reseed_faults(self, request: Request) -> JSONResponse:
         """POST /_admin/faults/seed with ``{"seed": 42}``."""
-        seed = (await _body(request, ("seed",))).get("seed")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, str))):
-            raise invalid("Invalid seed: expected an integer or a string.")
-        self.emulator.faults.reseed(seed)
+        body: schema.FaultSeed = await _typed(request, schema.FaultSeed)
+        self.emulator.faults.reseed(body.seed)
         return _ok(success=True)
 
     async def remove_fault(self, request: Request) -> JSONResponse:

@@ -113,15 +113,16 @@ class EmulatorApp:
         else:
             await self._v1(scope, receive, send)
 
-    @staticmethod
-    async def _lifespan(receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        """Run the emulator's background work (webhook delivery, autosave) while served."""
+        message = await receive()
+        if message["type"] != "lifespan.startup":
+            return
+        async with self._emulator.running():
+            await send({"type": "lifespan.startup.complete"})
+            while message["type"] != "lifespan.shutdown":
+                message = await receive()
+        await send({"type": "lifespan.shutdown.complete"})
 
     @staticmethod
     def _require_https(scope: Scope) -> None:

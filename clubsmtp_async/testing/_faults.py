@@ -25,6 +25,7 @@ same sequence of requests give the same faults.
 from __future__ import annotations
 
 import itertools
+import math
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -40,9 +41,21 @@ __all__ = [
     "FaultPlan",
     "FaultRule",
     "Latency",
+    "MAX_LATENCY",
+    "MAX_RETRY_AFTER",
     "RateLimit",
     "Reaction",
 ]
+
+MAX_LATENCY = 3600.0
+"""The longest latency a rule may add, in seconds."""
+MAX_RETRY_AFTER = 86_400
+"""The longest ``Retry-After`` an injected 429 may give, in seconds."""
+
+
+def _number(value: object, low: float, high: float) -> bool:
+    return (not isinstance(value, bool) and isinstance(value, (int, float))
+            and math.isfinite(value) and low <= value <= high)
 
 
 @dataclass(frozen=True)
@@ -53,8 +66,10 @@ class Latency:
     max_seconds: float | None = None
 
     def __post_init__(self) -> None:
-        if self.seconds < 0 or (self.max_seconds is not None and self.max_seconds < self.seconds):
-            raise ValueError("latency needs 0 <= seconds <= max_seconds")
+        highest = self.seconds if self.max_seconds is None else self.max_seconds
+        if not (_number(self.seconds, 0, MAX_LATENCY) and _number(highest, self.seconds,
+                                                                  MAX_LATENCY)):
+            raise ValueError(f"latency needs 0 <= seconds <= max_seconds <= {MAX_LATENCY:g}")
 
 
 @dataclass(frozen=True)
@@ -78,8 +93,18 @@ class ErrorBefore:
     content_type: str = "text/html; charset=utf-8"
 
     def __post_init__(self) -> None:
-        if not 400 <= self.status <= 599:
-            raise ValueError("an error status must be in 400..599")
+        if isinstance(self.status, bool) or not isinstance(self.status, int) or not (
+            400 <= self.status <= 599
+        ):
+            raise ValueError("an error status must be an integer in 400..599")
+        if not isinstance(self.message, str) or not isinstance(self.type, str):
+            raise ValueError("an error's message and type must be strings")
+        if self.body is not None and not isinstance(self.body, str):
+            raise ValueError("an error's body must be a string")
+        if not isinstance(self.content_type, str) or not all(
+            " " <= ch <= "~" for ch in self.content_type
+        ):
+            raise ValueError("content_type must be printable ASCII")
 
 
 @dataclass(frozen=True)
@@ -101,8 +126,10 @@ class RateLimit:
     retry_after: int = 1
 
     def __post_init__(self) -> None:
-        if self.retry_after < 0:
-            raise ValueError("retry_after must not be negative")
+        if isinstance(self.retry_after, bool) or not isinstance(self.retry_after, int) or not (
+            0 <= self.retry_after <= MAX_RETRY_AFTER
+        ):
+            raise ValueError(f"retry_after must be an integer in 0..{MAX_RETRY_AFTER}")
 
 
 Reaction = Latency | ErrorBefore | ErrorAfter | Drop | RateLimit
@@ -222,10 +249,15 @@ class FaultInjector:
             ValueError: on an invalid `times` or `probability`.
 
         """
-        if times is not None and times < 1:
-            raise ValueError("times must be at least 1")
-        if probability is not None and not 0.0 <= probability <= 1.0:
+        if times is not None and (isinstance(times, bool) or not isinstance(times, int)
+                                  or times < 1):
+            raise ValueError("times must be an integer of at least 1")
+        if probability is not None and not _number(probability, 0.0, 1.0):
             raise ValueError("probability must be between 0 and 1")
+        if not isinstance(method, str) or not isinstance(path, str):
+            raise ValueError("method and path must be strings")
+        if not (path == "*" or path.startswith("/")):
+            raise ValueError("a fault path must be * or start with /")
         if not isinstance(reaction, tuple(_KINDS.values())):
             raise TypeError(f"not a fault reaction: {reaction!r}")
         rule = FaultRule(f"fault_{next(self._ids)}", method.upper(), path, reaction, times,
@@ -240,16 +272,11 @@ class FaultInjector:
             ValueError: if the spec is malformed.
 
         """
-        fields = dict(spec)
-        try:
-            cls = _KINDS[str(fields.pop("kind"))]
-            method = str(fields.pop("method", "*"))
-            path = str(fields.pop("path", "*"))
-            times, probability = fields.pop("times", None), fields.pop("probability", None)
-            reaction = cls(**fields)
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"invalid fault rule: {exc}") from exc
-        return self.add(method, path, reaction, times=times, probability=probability)
+        from ._admin_schema import fault_rule, reaction_of  # that module imports this one
+
+        rule = fault_rule(spec)
+        return self.add(rule.method, rule.path, reaction_of(rule), times=rule.times,
+                        probability=rule.probability)
 
     def remove(self, rule_id: str) -> bool:
         """Remove a rule by id; returns whether it existed."""

@@ -32,8 +32,12 @@ from ._state import format_timestamp
 
 __all__ = ["ApiKey", "KeyRing", "generate_key"]
 
-_TOKEN = re.compile(r"^sk_(test|live)_[A-Za-z0-9]{1,200}$")
+_TOKEN = re.compile(r"^sk_(test|live)_[A-Za-z0-9]{1,200}\Z")
 DEFAULT_ACCOUNT = "default"
+MAX_RATE = 1e9
+"""The highest `requests_per_minute` a key may have."""
+MAX_EXPIRES_IN = 100 * 365 * 86400.0
+"""The farthest expiry, in seconds from now (either way), `expires_in` may give."""
 
 
 def generate_key(*, live: bool = False) -> str:
@@ -73,15 +77,18 @@ class ApiKey:
     networks: tuple[IPNetwork, ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
-        if not _TOKEN.match(self.token):
+        if not isinstance(self.token, str) or not _TOKEN.match(self.token):
             raise ValueError("an API key must be sk_test_ or sk_live_ followed by letters/digits")
+        if not isinstance(self.account, str) or not self.account:
+            raise ValueError("account must be a non-empty string")
         for entry in self.scopes:
             parse_scope(entry)
         self.networks = parse_cidrs(self.cidrs)
-        if not self.requests_per_minute > 0:
-            raise ValueError("requests_per_minute must be positive")
-        if self.burst < 1:
-            raise ValueError("burst must be at least 1")
+        rate = self.requests_per_minute
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= MAX_RATE:
+            raise ValueError(f"requests_per_minute must be positive and at most {MAX_RATE:g}")
+        if isinstance(self.burst, bool) or not isinstance(self.burst, int) or self.burst < 1:
+            raise ValueError("burst must be an integer of at least 1")
         if self.expires_at is not None and self.expires_at.tzinfo is None:
             raise ValueError("expires_at must be timezone-aware")
         self.id = _key_id(self.token)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import ipaddress
 import math
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -101,20 +100,36 @@ def gcra(
 
 
 @lru_cache(maxsize=1024)
-def _pattern_regex(pattern: str) -> re.Pattern[str]:
-    parts = (re.escape(part) for part in pattern.split("*"))
-    return re.compile(".*".join(parts), re.DOTALL)
+def _segments(pattern: str) -> tuple[str, ...]:
+    return tuple(pattern.split("*"))
 
 
 def matches_pattern(pattern: str, text: str) -> bool:
     """Whether `text` matches `pattern`, where ``*`` matches any characters.
+
+    Runs in time linear in ``len(pattern) + len(text)`` whatever the number of
+    ``*``: the literal pieces between the stars are found left to right, each at
+    its first occurrence (the leftmost match is never worse for the pieces after
+    it), so nothing backtracks.
 
     Example:
         >>> matches_pattern("/v1/mailboxes/*", "/v1/mailboxes/abc/whitelist")
         True
 
     """
-    return _pattern_regex(pattern).fullmatch(text) is not None
+    first, *middle_and_last = _segments(pattern)
+    if not middle_and_last:
+        return text == first
+    *middle, last = middle_and_last
+    if len(text) < len(first) + len(last) or not text.startswith(first):
+        return False
+    position, end = len(first), len(text) - len(last)
+    for piece in middle:
+        found = text.find(piece, position, end)
+        if found < 0:
+            return False
+        position = found + len(piece)
+    return text.endswith(last, position)
 
 
 def parse_scope(entry: str) -> tuple[str, str]:
@@ -124,6 +139,8 @@ def parse_scope(entry: str) -> tuple[str, str]:
         ValueError: if the entry is not ``METHOD:/path``, ``METHOD:*`` or ``*:*``.
 
     """
+    if not isinstance(entry, str):
+        raise ValueError(f"invalid scope entry {entry!r}: expected METHOD:/path")
     method, sep, path = entry.partition(":")
     method = method.strip().upper()
     valid_method = method == "*" or (method.isascii() and method.isalpha())
@@ -156,7 +173,12 @@ def parse_cidrs(cidrs: Iterable[str]) -> tuple[IPNetwork, ...]:
         ValueError: if one is not a CIDR block or an address.
 
     """
-    return tuple(ipaddress.ip_network(cidr.strip(), strict=False) for cidr in cidrs)
+    networks = []
+    for cidr in cidrs:
+        if not isinstance(cidr, str):
+            raise ValueError(f"{cidr!r} is not a CIDR block")
+        networks.append(ipaddress.ip_network(cidr.strip(), strict=False))
+    return tuple(networks)
 
 
 def _address(host: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

@@ -53,8 +53,8 @@ def _seed_mailbox(store: Store, account: str, domain_uuid: str, spec: dict[str, 
         storage_gb=check.optional_storage_gb(spec),
     )
     enabled = check.optional_bool(spec, "enabled")
-    if enabled is not None:
-        mailbox.enabled = enabled
+    if enabled is not None and enabled != mailbox.enabled:
+        store.update_mailbox(account, mailbox.uuid, enabled=enabled, storage_gb=None)
     kinds: tuple[ListKind, ...] = ("whitelist", "blacklist")
     for kind in kinds:
         for pattern in _strings(spec, kind):

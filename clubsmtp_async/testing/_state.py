@@ -5,6 +5,11 @@ Dicts keep insertion order, so every list is in creation order. Names and
 addresses are stored lower-cased, which makes uniqueness case-insensitive.
 Methods raise `ApiError` with the API's messages; none of them awaits, so each
 call is atomic with respect to other requests on the event loop.
+
+Every change is reported synchronously to `Store.listener` as the webhook
+events it causes (`StoreEvent`: type, account, the object as the API renders
+it), and counted in `Store.revision`. The store does no I/O: what happens to
+the events (delivery, persistence) is decided elsewhere.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from datetime import datetime
 from typing import Any, Literal, TypeVar
 
 from ._errors import invalid, not_found
+from ._events import mailbox_update_events
 from ._ids import UuidFactory
 
 __all__ = [
@@ -29,6 +35,8 @@ __all__ = [
     "ListKind",
     "Mailbox",
     "Store",
+    "StoreEvent",
+    "StoreListener",
     "format_timestamp",
 ]
 
@@ -171,6 +179,25 @@ def _hash_password(password: str, salt: bytes) -> bytes:
     return hashlib.pbkdf2_hmac("sha256", password.encode(), salt, _PBKDF2_ITERATIONS)
 
 
+@dataclass(frozen=True)
+class StoreEvent:
+    """One webhook event a change caused.
+
+    Attributes:
+        type: The event type, e.g. ``"mailbox.created"``.
+        account: The account whose object changed.
+        object: The object as the API renders it (for a deletion: as it was).
+
+    """
+
+    type: str
+    account: str
+    object: dict[str, Any]
+
+
+StoreListener = Callable[[StoreEvent], None]
+
+
 class Store:
     """All objects of all accounts.
 
@@ -197,14 +224,44 @@ class Store:
         self.aliases: dict[str, Alias] = {}
         self._names: dict[str, str] = {}
         self._addresses: dict[tuple[str, str], str] = {}
+        self.listener: StoreListener | None = None
+        self.revision = 0
+
+    def _emit(self, type: str, account: str, obj: dict[str, Any]) -> None:
+        self.revision += 1
+        if self.listener is not None:
+            self.listener(StoreEvent(type, account, obj))
 
     def clear(self) -> None:
-        """Forget every object of every account."""
+        """Forget every object of every account (a test control: no events)."""
         for table in (self.domains, self.mailboxes, self.aliases, self._names, self._addresses):
             table.clear()
+        self.revision += 1
+
+    def restore(
+        self, domains: list[Domain], mailboxes: list[Mailbox], aliases: list[Alias]
+    ) -> None:
+        """Replace every object with the given ones (loading saved state: no events).
+
+        The caller has checked them: unique names and addresses, and every
+        reference (a mailbox's or alias's domain, an alias's targets) present.
+        """
+        self.clear()
+        for domain in domains:
+            self.domains[domain.uuid] = domain
+            self._names[domain.name] = domain.uuid
+        for mailbox in mailboxes:
+            self.mailboxes[mailbox.uuid] = mailbox
+            self._addresses[(mailbox.domain_uuid, mailbox.local_part)] = mailbox.uuid
+        for alias in aliases:
+            self.aliases[alias.uuid] = alias
+            self._addresses[(alias.domain_uuid, alias.local_part)] = alias.uuid
 
     def _new_id(self) -> str:
-        return self._ids.new(self._now())
+        while True:  # a seeded factory may repeat an identifier loaded from a state file
+            uuid = self._ids.new(self._now())
+            if uuid not in self.domains and uuid not in self.mailboxes and uuid not in self.aliases:
+                return uuid
 
     # Domains
 
@@ -226,6 +283,7 @@ class Store:
         domain = Domain(uuid, account, name, self._now(), records)
         self.domains[domain.uuid] = domain
         self._names[name] = domain.uuid
+        self._emit("domain.created", account, domain.to_json())
         return domain
 
     def get_domain(self, account: str, uuid: str) -> Domain:
@@ -238,14 +296,26 @@ class Store:
         return _owned(self.domains, account, uuid, "Domain")
 
     def delete_domain(self, account: str, uuid: str) -> None:
-        """Delete a domain with its records, mailboxes (and their lists) and aliases."""
+        """Delete a domain with its records, mailboxes (and their lists) and aliases.
+
+        Events, each object as it was before the delete: ``alias.deleted`` for
+        each of its aliases, then ``mailbox.deleted`` for each of its mailboxes,
+        then ``domain.deleted`` (dependents first, in creation order).
+        """
         domain = self.get_domain(account, uuid)
-        for mailbox in [m for m in self.mailboxes.values() if m.domain_uuid == uuid]:
+        mailboxes = [m for m in self.mailboxes.values() if m.domain_uuid == uuid]
+        aliases = [a for a in self.aliases.values() if a.domain_uuid == uuid]
+        gone = [("alias.deleted", self.alias_json(a)) for a in aliases]
+        gone += [("mailbox.deleted", m.to_json()) for m in mailboxes]
+        gone.append(("domain.deleted", domain.to_json()))
+        for mailbox in mailboxes:
             self._drop_mailbox(mailbox)
-        for alias in [a for a in self.aliases.values() if a.domain_uuid == uuid]:
+        for alias in aliases:
             self._drop_alias(alias)
         del self.domains[uuid]
         del self._names[domain.name]
+        for event_type, obj in gone:
+            self._emit(event_type, account, obj)
 
     def find_dns_record(self, uuid: str) -> DnsRecord:
         """A DNS record of any account, by UUID.
@@ -254,11 +324,31 @@ class Store:
             ApiError: 400 "DNS record not found." if there is none.
 
         """
+        return self.find_dns_domain(uuid)[1]
+
+    def find_dns_domain(self, uuid: str) -> tuple[Domain, DnsRecord]:
+        """A DNS record of any account and its domain, by the record's UUID.
+
+        Raises:
+            ApiError: 400 "DNS record not found." if there is none.
+
+        """
         for domain in self.domains.values():
             for record in domain.dns_records:
                 if record.uuid == uuid:
-                    return record
+                    return domain, record
         raise not_found("DNS record")
+
+    def dns_records_changed(self, domain: Domain, *, status_changed: bool) -> None:
+        """Note that DNS records of `domain` were changed in place.
+
+        Emits ``domain.dns_status_changed`` (the domain after the change) when a
+        status changed; other fields change silently.
+        """
+        if status_changed:
+            self._emit("domain.dns_status_changed", domain.account, domain.to_json())
+        else:
+            self.revision += 1
 
     # Mailboxes
 
@@ -310,6 +400,7 @@ class Store:
             updated_at=now,
         )
         self.mailboxes[uuid] = mailbox
+        self._emit("mailbox.created", account, mailbox.to_json())
         return mailbox
 
     def get_mailbox(self, account: str, uuid: str) -> Mailbox:
@@ -324,18 +415,34 @@ class Store:
     def update_mailbox(
         self, account: str, uuid: str, *, enabled: bool | None, storage_gb: int | None
     ) -> Mailbox:
-        """Change `enabled` and/or `storage_gb`; `updated_at` moves on every update."""
+        """Change `enabled` and/or `storage_gb`; `updated_at` moves on every update.
+
+        Events (see `mailbox_update_events`): ``mailbox.updated`` if the storage
+        changed, then ``mailbox.enabled`` / ``mailbox.disabled`` if `enabled`
+        changed, each with the mailbox after the whole update.
+        """
         mailbox = self.get_mailbox(account, uuid)
+        was_enabled, old_storage = mailbox.enabled, mailbox.storage_gb
         if enabled is not None:
             mailbox.enabled = enabled
         if storage_gb is not None:
             mailbox.storage_gb = storage_gb
         mailbox.updated_at = self._now()
+        self.revision += 1
+        events = mailbox_update_events(
+            was_enabled=was_enabled, is_enabled=mailbox.enabled,
+            storage_changed=old_storage != mailbox.storage_gb,
+        )
+        for event_type in events:
+            self._emit(event_type, account, mailbox.to_json())
         return mailbox
 
     def delete_mailbox(self, account: str, uuid: str) -> None:
         """Delete a mailbox and its lists; aliases stop forwarding to it."""
-        self._drop_mailbox(self.get_mailbox(account, uuid))
+        mailbox = self.get_mailbox(account, uuid)
+        before = mailbox.to_json()
+        self._drop_mailbox(mailbox)
+        self._emit("mailbox.deleted", account, before)
 
     def _drop_mailbox(self, mailbox: Mailbox) -> None:
         del self.mailboxes[mailbox.uuid]
@@ -372,6 +479,7 @@ class Store:
             raise invalid(f"Pattern {pattern} is already in the {kind}.")
         entry = ListEntry(self._new_id(), pattern, self._now())
         entries[entry.uuid] = entry
+        self.revision += 1
         return entry
 
     def remove_entry(self, account: str, mailbox_uuid: str, kind: ListKind, uuid: str) -> None:
@@ -384,6 +492,7 @@ class Store:
         entries = self.get_mailbox(account, mailbox_uuid).entries(kind)
         if entries.pop(uuid, None) is None:
             raise not_found("Entry")
+        self.revision += 1
 
     # Aliases
 
@@ -414,6 +523,7 @@ class Store:
         self._claim_address(domain, local_part, uuid)
         alias = Alias(uuid, account, domain.uuid, domain.name, local_part, targets, now, now)
         self.aliases[uuid] = alias
+        self._emit("alias.created", account, self.alias_json(alias))
         return alias
 
     def get_alias(self, account: str, uuid: str) -> Alias:
@@ -427,7 +537,10 @@ class Store:
 
     def delete_alias(self, account: str, uuid: str) -> None:
         """Delete an alias; its target mailboxes are untouched."""
-        self._drop_alias(self.get_alias(account, uuid))
+        alias = self.get_alias(account, uuid)
+        before = self.alias_json(alias)
+        self._drop_alias(alias)
+        self._emit("alias.deleted", account, before)
 
     def _drop_alias(self, alias: Alias) -> None:
         del self.aliases[alias.uuid]

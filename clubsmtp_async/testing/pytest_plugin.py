@@ -7,10 +7,14 @@ Fixtures:
   ``clubsmtp_emulator_options`` to change any `Emulator` argument.
 - ``clubsmtp_api_key`` — that key's token.
 - ``clubsmtp_client`` — an SDK `AsyncClient` wired to the emulator in process,
-  entered and closed around the test. Its own limiter is off
+  entered and closed around the test, with the emulator's background work
+  (webhook delivery) running. Its own limiter is off
   (``requests_per_minute=None``); override ``clubsmtp_client_options``.
 - ``clubsmtp_server`` — the emulator served over a real loopback socket
-  (`EmulatorServer`; asyncio only).
+  (`EmulatorServer`; asyncio only), webhook delivery running.
+- ``clubsmtp_webhook_recorder`` — a `WebhookRecorder` registered as an
+  in-process endpoint of the emulator: it verifies and keeps every event
+  delivered while ``clubsmtp_client`` or ``clubsmtp_server`` is active.
 
 The async fixtures work with pytest-asyncio (``@pytest.mark.asyncio``, strict
 or auto mode) and with anyio's plugin (``@pytest.mark.anyio``): each is a
@@ -26,7 +30,8 @@ Example:
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
@@ -34,6 +39,7 @@ if TYPE_CHECKING:
     from clubsmtp_async import AsyncClient
 
     from ._emulator import Emulator
+    from ._receiver import WebhookRecorder
     from ._server import EmulatorServer
 
 # Nothing of the `emulator` extra is imported at module level: pytest loads
@@ -46,7 +52,10 @@ __all__ = [
     "clubsmtp_emulator",
     "clubsmtp_emulator_options",
     "clubsmtp_server",
+    "clubsmtp_webhook_recorder",
 ]
+
+T = TypeVar("T")
 
 try:  # pragma: no cover - depends on the installed plugins
     import pytest_asyncio
@@ -87,6 +96,9 @@ def clubsmtp_api_key(clubsmtp_emulator: Emulator) -> str:
 
 def _async_fixture(request: pytest.FixtureRequest, name: str) -> Any:
     """The value of async fixture `name`, run by the plugin that runs this test."""
+    if "clubsmtp_webhook_recorder" in request.fixturenames:
+        # Register the recorder before delivery starts, whatever the argument order.
+        request.getfixturevalue("clubsmtp_webhook_recorder")
     if "anyio_backend" in request.fixturenames:
         return request.getfixturevalue(f"_clubsmtp_anyio_{name}")
     if _asyncio_fixture is None:
@@ -98,7 +110,15 @@ def _async_fixture(request: pytest.FixtureRequest, name: str) -> Any:
 async def _clubsmtp_anyio_client(
     clubsmtp_emulator: Emulator, clubsmtp_client_options: dict[str, Any]
 ) -> AsyncIterator[AsyncClient]:
-    async with clubsmtp_emulator.client(**clubsmtp_client_options) as client:
+    async with _running_client(clubsmtp_emulator, clubsmtp_client_options) as client:
+        yield client
+
+
+@asynccontextmanager
+async def _running_client(
+    emulator: Emulator, options: dict[str, Any]
+) -> AsyncIterator[AsyncClient]:
+    async with emulator.running(), emulator.client(**options) as client:
         yield client
 
 
@@ -116,35 +136,36 @@ if _asyncio_fixture is not None:  # pragma: no branch
     async def _clubsmtp_asyncio_client(
         clubsmtp_emulator: Emulator, clubsmtp_client_options: dict[str, Any]
     ) -> AsyncIterator[AsyncClient]:
-        async with clubsmtp_emulator.client(**clubsmtp_client_options) as client:
+        held = _running_client(clubsmtp_emulator, clubsmtp_client_options)
+        async for client in _hold_in_background_task(held):
             yield client
 
     @_asyncio_fixture  # type: ignore[untyped-decorator]
     async def _clubsmtp_asyncio_server(
         clubsmtp_emulator: Emulator,
     ) -> AsyncIterator[EmulatorServer]:
-        async for server in _serve_in_background_task(clubsmtp_emulator):
+        from ._server import serve
+
+        async for server in _hold_in_background_task(serve(clubsmtp_emulator)):
             yield server
 
 
-async def _serve_in_background_task(emulator: Emulator) -> AsyncIterator[EmulatorServer]:
-    """Run `serve` in a task of its own.
+async def _hold_in_background_task(manager: AbstractAsyncContextManager[T]) -> AsyncIterator[T]:
+    """Enter and exit `manager` in a task of its own.
 
     pytest-asyncio runs a fixture's setup and teardown in different tasks,
-    and a task group (inside `serve`) must be exited by the task that
-    entered it; so one long-lived task holds the server for the fixture.
+    and a task group (inside `serve` and `Emulator.running`) must be exited by
+    the task that entered it; so one long-lived task holds it for the fixture.
     """
     import asyncio
 
-    from ._server import serve
-
     loop = asyncio.get_running_loop()
-    ready: asyncio.Future[EmulatorServer] = loop.create_future()
+    ready: asyncio.Future[T] = loop.create_future()
     stop = asyncio.Event()
 
     async def hold() -> None:
-        async with serve(emulator) as server:
-            ready.set_result(server)
+        async with manager as value:
+            ready.set_result(value)
             await stop.wait()
 
     task = loop.create_task(hold())
@@ -172,3 +193,13 @@ def clubsmtp_server(request: pytest.FixtureRequest) -> EmulatorServer:
     """``clubsmtp_emulator`` served on a free loopback port (asyncio only)."""
     server: EmulatorServer = _async_fixture(request, "server")
     return server
+
+
+@pytest.fixture
+def clubsmtp_webhook_recorder(clubsmtp_emulator: Emulator) -> WebhookRecorder:
+    """A verifying in-process receiver of the default account's webhook events."""
+    from ._receiver import WebhookRecorder
+
+    recorder = WebhookRecorder()
+    clubsmtp_emulator.webhooks.add_endpoint(app=recorder, secret=recorder.secret)
+    return recorder

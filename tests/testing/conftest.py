@@ -43,6 +43,9 @@ from clubsmtp_async.testing.pytest_plugin import (
 from clubsmtp_async.testing.pytest_plugin import (
     clubsmtp_server as clubsmtp_server,
 )
+from clubsmtp_async.testing.pytest_plugin import (
+    clubsmtp_webhook_recorder as clubsmtp_webhook_recorder,
+)
 
 KEY = "sk_test_" + "a1" * 36
 OTHER_KEY = "sk_test_" + "b2" * 36

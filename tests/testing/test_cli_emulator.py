@@ -155,3 +155,151 @@ def test_help_lists_the_command() -> None:
     result = CliRunner().invoke(app, ["emulator", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     assert "--requests-per-minute" in result.output
+
+
+# State, webhooks, knobs
+
+
+async def create_domain(url: str, key: str, name: str) -> int:
+    async with httpx.AsyncClient(base_url=url) as http:
+        response = await http.post("/v1/domains", json={"name": name},
+                                   headers={"Authorization": f"Bearer {key}"})
+        return response.status_code
+
+
+@pytest.mark.slow
+async def test_state_survives_a_sigterm_restart(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    async with run_cli("emulator", "--port", "0", "--state", str(state), "--api-key", KEY) as cli:
+        url = await cli.read_until("URL: ")
+        assert await create_domain(url, KEY, "kept.example") == 200
+        await stop(cli)
+    assert oct(state.stat().st_mode & 0o777) == "0o600"
+    async with run_cli("emulator", "--port", "0", "--state", str(state)) as cli:
+        url = await cli.read_until("URL: ")
+        assert await cli.read_until("API key: ") == KEY  # the saved key, none generated
+        async with httpx.AsyncClient(base_url=url) as http:
+            listed = (await http.get("/v1/domains",
+                                     headers={"Authorization": f"Bearer {KEY}"})).json()
+        await stop(cli)
+    assert [d["name"] for d in listed["data"]] == ["kept.example"]
+
+
+@pytest.mark.slow
+async def test_webhook_flag_delivers_signed_events(tmp_path: Path) -> None:
+    from clubsmtp_async.testing import WebhookRecorder
+
+    from .receivers import serve_app
+
+    recorder = WebhookRecorder()
+    async with serve_app(recorder) as receiver:  # noqa: SIM117 - the CLI needs the URL
+        async with run_cli("emulator", "--port", "0", "--api-key", KEY,
+                           "--webhook", f"{receiver}/a", "--webhook-secret", recorder.secret,
+                           "--webhook", f"{receiver}/b") as cli:
+            url = await cli.read_until("URL: ")
+            generated = await cli.read_until("Webhook secret: ")
+            assert generated.startswith("whsec_")
+            assert generated != recorder.secret
+            assert await create_domain(url, KEY, "hooked.example") == 200
+            events = await recorder.wait_for(1)
+            output = await stop(cli)
+    assert [e.type for e in events] == ["domain.created"]
+    assert output.count(generated) == 0
+    assert recorder.secret not in output + "".join(cli.lines)
+    assert sum(line.startswith("Webhook secret: ") for line in cli.lines) == 1
+
+
+async def statuses_with_seed(seed: str) -> list[int]:
+    async with run_cli("emulator", "--port", "0", "--api-key", KEY, "--requests-per-minute",
+                       "60000", "--burst", "100", "--fault-rate", "0.5", "--fault-kind",
+                       "error-before", "--fault-kind", "rate-limit", "--fault-seed", seed) as cli:
+        url = await cli.read_until("URL: ")
+        async with httpx.AsyncClient(base_url=url) as http:
+            statuses = [(await http.get("/v1/ping", headers={
+                "Authorization": f"Bearer {KEY}"})).status_code for _ in range(30)]
+        await stop(cli)
+    return statuses
+
+
+@pytest.mark.slow
+async def test_seeded_faults_are_reproducible() -> None:
+    first = await statuses_with_seed("42")
+    assert first == await statuses_with_seed("42")
+    assert {200, 500, 429} <= set(first)
+
+
+@pytest.mark.slow
+async def test_burst_allows_n_requests_at_once() -> None:
+    async with run_cli("emulator", "--port", "0", "--api-key", KEY, "--requests-per-minute",
+                       "1", "--burst", "3") as cli:
+        url = await cli.read_until("URL: ")
+        async with httpx.AsyncClient(base_url=url) as http:
+            statuses = [(await http.get("/v1/ping", headers={
+                "Authorization": f"Bearer {KEY}"})).status_code for _ in range(4)]
+        await stop(cli)
+    assert statuses == [200, 200, 200, 429]
+
+
+@pytest.mark.slow
+async def test_tls_prints_how_to_trust_the_ca() -> None:
+    async with run_cli("emulator", "--port", "0", "--tls") as cli:
+        ca = await cli.read_until("CA certificate: ")
+        hint = await cli.read_until("  trust it with: ")
+        python = await cli.read_until("  or in Python:  ")
+        await stop(cli)
+    assert hint.startswith(f"SSL_CERT_FILE={ca}")
+    assert f"cafile='{ca}'" in python
+
+
+def one_line_error(args: list[str], code: int) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", "from clubsmtp_async.cli import main; main()", *args],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert result.returncode == code, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--burst", "0"], "--burst"),
+        (["--port", "x"], "--port"),
+        (["--fault-rate", "2"], "--fault-rate"),
+        (["--fault-kind", "boom"], "--fault-kind"),
+        (["--log-level", "loud"], "--log-level"),
+        (["--webhook", "ftp://x"], "invalid webhook URL"),
+        (["--webhook", "http://127.0.0.1:9/", "--webhook-secret", "no pe!"], "whsec_"),
+        (["--webhook-secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"], "more secrets"),
+        (["--webhook-retry-delays", "1,x"], "--webhook-retry-delays"),
+        (["--latency", "1", "--latency-max", "0.5"], "--latency-max"),
+        (["--host", "0.0.0.0"], "--allow-remote"),
+        (["--state", "/nonexistent-dir/state.json"], "does not exist"),
+    ],
+)
+def test_bad_flags_are_one_line(args: list[str], message: str) -> None:
+    assert message in one_line_error(["emulator", *args], 2)
+
+
+def test_a_damaged_state_file_is_one_line(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    state.write_text('{"format": "clubsmtp-emulator-state", "version": 1, "saved_at": 3}')
+    line = one_line_error(["emulator", "--state", str(state)], 1)
+    assert str(state) in line
+    assert "$.saved_at" in line
+
+
+def test_a_port_in_use_is_one_line() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        line = one_line_error(["emulator", "--port", str(port)], 1)
+    assert f"127.0.0.1:{port}" in line
+    assert "already in use" in line

@@ -42,6 +42,9 @@ def test_package_exports_every_public_class_of_its_modules() -> None:
         "ApiKey",
         "Clock",
         "ConnectionDropped",
+        "Delivery",
+        "DeliveryAttempt",
+        "DeliverySettings",
         "Drop",
         "Emulator",
         "EmulatorServer",
@@ -53,8 +56,15 @@ def test_package_exports_every_public_class_of_its_modules() -> None:
         "Latency",
         "RateDecision",
         "RateLimit",
+        "ReceivedWebhook",
+        "SendResult",
+        "StateFileError",
         "Stats",
         "SystemClock",
+        "WebhookEndpoint",
+        "WebhookEvent",
+        "WebhookRecorder",
+        "Webhooks",
     }
     classes = {name for name in package.__all__ if inspect.isclass(getattr(package, name))}
     assert classes == expected

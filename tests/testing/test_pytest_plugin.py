@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from clubsmtp_async import AsyncClient, RateLimitError
-from clubsmtp_async.testing import Emulator, EmulatorServer, pytest_plugin
+from clubsmtp_async.testing import Emulator, EmulatorServer, WebhookRecorder, pytest_plugin
 
 
 def test_emulator_fixture(clubsmtp_emulator: Emulator, clubsmtp_api_key: str) -> None:
@@ -74,3 +74,22 @@ class TestOverriddenOptions:
 
 def test_plugin_exports() -> None:
     assert sorted(pytest_plugin.__all__) == pytest_plugin.__all__
+
+
+@pytest.mark.asyncio
+async def test_pytest_asyncio_fixtures_deliver(
+    clubsmtp_client: AsyncClient, clubsmtp_emulator: Emulator,
+    clubsmtp_webhook_recorder: WebhookRecorder,
+) -> None:
+    await clubsmtp_client.domains.create(name="example.com")
+    await clubsmtp_emulator.webhooks.wait_delivered(1)
+    assert len(clubsmtp_webhook_recorder.events) == 1
+
+
+@pytest.mark.asyncio
+async def test_the_server_fixture_delivers(
+    clubsmtp_server: EmulatorServer, clubsmtp_webhook_recorder: WebhookRecorder
+) -> None:
+    async with clubsmtp_server.client(requests_per_minute=None) as client:
+        await client.domains.create(name="example.com")
+    assert len(await clubsmtp_webhook_recorder.wait_for(1)) == 1

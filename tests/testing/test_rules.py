@@ -156,3 +156,27 @@ class TestGcra:
             decision = gcra(tat, now, requests_per_minute=7)
             assert decision.allowed
             tat, now = decision.tat, now + interval
+
+
+def test_many_stars_match_in_linear_time() -> None:
+    # A backtracking regex takes ages on this; the segment scan is immediate.
+    pattern = "/" + "*a" * 40 + "*b"
+    assert not matches_pattern(pattern, "/" + "a" * 20_000)
+    assert matches_pattern(pattern, "/" + "a" * 20_000 + "b")
+    assert not scope_allows([f"GET:{pattern}"], "GET", "/" + "a" * 20_000)
+
+
+def _reference(pattern: str, text: str) -> bool:
+    import re
+
+    return re.fullmatch(".*".join(map(re.escape, pattern.split("*"))), text, re.DOTALL) is not None
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text("ab*/", max_size=8), st.text("ab/", max_size=10))
+def test_matches_pattern_agrees_with_the_regex_definition(pattern: str, text: str) -> None:
+    assert matches_pattern(pattern, text) is _reference(pattern, text)
