@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Project tasks that work on a fresh machine with only Python and pip.
 
-    python3 dev.py demo    # bulk tenant onboarding against the embedded emulator
+    python3 dev.py demo    # onboard examples/tenant.toml into the embedded emulator
     python3 dev.py test    # the whole test suite
     python3 dev.py check   # ruff + mypy --strict
     python3 dev.py bench   # the benchmarks in benchmarks/
     python3 dev.py docs    # build the documentation site into site/
+    python3 dev.py bulk-demo   # the bulk helpers under injected faults (examples/)
 
 Each task first makes `.venv` (once) and installs the project into it with the
 extras it needs, re-installing only when `pyproject.toml` changes.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -50,6 +52,26 @@ def run(argv: list[str]) -> None:
         sys.exit(code)
 
 
+def demo() -> None:
+    """Onboard the example tenant into an embedded emulator through ``clubsmtp``, then re-plan.
+
+    The emulator's state is kept in ``.demo/`` between the two commands, so the
+    second plan runs against what the first one created and must be empty.
+    """
+    work = ROOT / ".demo"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    state, passwords = work / "emulator-state.json", work / "passwords.csv"
+    clubsmtp = str(BIN / ("clubsmtp.exe" if os.name == "nt" else "clubsmtp"))
+    base = [clubsmtp, "--emulator", "--emulator-state", str(state), "--rpm", "1200"]
+    tenant = "examples/tenant.toml"
+    print(f"\n$ clubsmtp --emulator apply {tenant} --yes --passwords-file {passwords}", flush=True)
+    run([*base, "apply", tenant, "--yes", "--passwords-file", str(passwords)])
+    print(f"\n$ clubsmtp --emulator plan {tenant} --detailed-exitcode", flush=True)
+    run([*base, "plan", tenant, "--detailed-exitcode"])
+    print(f"\nOnboarded, and a second plan is empty. Generated passwords: {passwords} (0600).")
+
+
 def main(args: list[str]) -> None:
     """Dispatch one task by name."""
     task, rest = (args[0], args[1:]) if args else ("test", [])
@@ -72,6 +94,9 @@ def main(args: list[str]) -> None:
         run([str(PYTHON), "-m", "mypy", "--strict", "clubsmtp_async"])
     elif task == "demo":
         ensure_venv("emulator,cli")
+        demo()
+    elif task == "bulk-demo":
+        ensure_venv("emulator,cli")
         run([str(PYTHON), "examples/bulk_onboarding.py", *rest])
     elif task == "bench":
         ensure_venv("dev,bench")
@@ -80,7 +105,7 @@ def main(args: list[str]) -> None:
         ensure_venv("docs")
         run([str(BIN / "mkdocs"), "build", "--strict", *rest])
     else:
-        sys.exit(f"unknown task {task!r}: use demo, test, check, bench or docs")
+        sys.exit(f"unknown task {task!r}: use demo, test, check, bench, docs or bulk-demo")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
-"""Bulk tenant onboarding against the embedded emulator — the project's main demo.
+"""Bulk tenant onboarding with `client.bulk` against the embedded emulator, under faults.
 
-    python3 dev.py demo                      # or: python examples/bulk_onboarding.py
-    python3 dev.py demo --tenants 8 --mailboxes 100 --rpm 6000 --fault-rate 0.1
+    python3 dev.py bulk-demo                 # or: python examples/bulk_onboarding.py
+    python3 dev.py bulk-demo --tenants 8 --mailboxes 100 --rpm 6000 --fault-rate 0.1
 
 For each tenant it creates a domain, its mailboxes (with generated passwords,
 never printed), a whitelist entry per mailbox and a team alias, through

@@ -21,10 +21,8 @@ _MISSING_EXTRA = (
 
 
 def _load_app() -> Typer:
-    from . import (
-        _emulator,  # noqa: F401 - registers the "emulator" command
-        _webhooks,  # noqa: F401 - registers the "webhooks send" command
-    )
+    # Importing a command module registers its commands on the app.
+    from . import _account, _emulator, _mailboxes, _onboarding, _webhooks  # noqa: F401
     from ._app import app
 
     return app

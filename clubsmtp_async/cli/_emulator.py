@@ -12,54 +12,20 @@ import signal
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio
 import typer
-from typer.core import TyperCommand
 
 from ._app import app
+from ._usage import OneLineErrors, fail
 
 if TYPE_CHECKING:
     from clubsmtp_async.testing import DeliverySettings, Emulator
 
-__all__ = ["OneLineErrors", "emulator"]
+__all__ = ["emulator"]
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
-# typer re-exports click's exceptions (recent versions from a copy of click of
-# their own): the usage error class is BadParameter's base either way.
-_UsageError: type[Exception] = typer.BadParameter.__mro__[1]
-
-
-class OneLineErrors(TyperCommand):
-    """A command whose usage errors are one line on stderr (exit code 2), not a panel."""
-
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        """Parse the arguments; a usage error becomes one line."""
-        try:
-            return super().parse_args(ctx, args)
-        except _UsageError as exc:
-            _fail_usage(exc, ctx)
-
-    def invoke(self, ctx: Any) -> Any:
-        """Run the command; a usage error raised by it becomes one line."""
-        try:
-            return super().invoke(ctx)
-        except _UsageError as exc:
-            _fail_usage(exc, ctx)
-
-
-def _fail_usage(exc: Exception, ctx: Any) -> NoReturn:
-    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
-    _fail(message, getattr(exc, "exit_code", 2), getattr(ctx, "command_path", None))
-
-
-def _fail(message: str, code: int, command: str | None = None) -> NoReturn:
-    """Print one line on stderr and exit with `code`."""
-    typer.echo(f"{command or 'clubsmtp'}: error: {message}", err=True)
-    raise typer.Exit(code)
 
 
 class FaultKind(str, Enum):
@@ -167,7 +133,7 @@ def _make_emulator(options: dict[str, Any]) -> Emulator:
             state_file=options["state"], seed=options["fault_seed"],
         )
     except StateFileError as exc:
-        _fail(f"{exc} (fix or remove the file)", 1)
+        fail(f"{exc} (fix or remove the file)", 1)
     keys = options["api_key"] or ([] if len(emulator.keys) else [generate_key()])
     try:
         for token in keys:
@@ -221,6 +187,23 @@ def _add_faults(emulator: Emulator, rate: float, kinds: list[FaultKind], latency
             emulator.faults.add("*", "/v1/*", reactions[kind], probability=probability)
 
 
+def _seed(emulator: Emulator, tenant_file: Path) -> None:
+    """Apply a tenant file to the emulator before it serves (and before any fault)."""
+    from clubsmtp_async.onboarding import TenantFileError, load_tenant
+    from clubsmtp_async.testing import seed_tenant
+
+    try:
+        spec = load_tenant(tenant_file)
+    except TenantFileError as exc:
+        fail(str(exc), 2)
+    report = anyio.run(seed_tenant, emulator, spec)
+    if not report.ok:
+        first = report.failed[0] if report.failed else None
+        why = "" if first is None else f"; first: {first.action.describe()}: {first.error}"
+        fail(f"seeding from {tenant_file} failed for {report.counts['failed']} action(s){why}", 1)
+    typer.echo(f"Seeded from {tenant_file}: {report.counts['done']} change(s)")
+
+
 def _configure_logging(level: LogLevel) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
@@ -239,9 +222,9 @@ def _run(emulator: Emulator, host: str, port: int, tls: bool, cert_dir: Path | N
         pass
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
-            _fail(f"cannot listen on {host}:{port}: the address is already in use "
+            fail(f"cannot listen on {host}:{port}: the address is already in use "
                   "(another emulator? pass --port 0 for any free port)", 1)
-        _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", 1)
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", 1)
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
@@ -296,6 +279,10 @@ def emulator(
         help="Seed of the fault randomness and identifiers: the same seed and requests "
              "give the same faults.")] = None,
     log_level: Annotated[LogLevel, typer.Option(help="Logging on stderr.")] = LogLevel.warning,
+    seed: Annotated[Path | None, typer.Option(
+        "--seed", metavar="TENANT_FILE",
+        help="Pre-populate from a tenant file (as 'clubsmtp apply' would; onto --state, "
+             "only what is missing).", dir_okay=False)] = None,
 ) -> None:
     """Run a local ClubSMTP API emulator until Ctrl+C or SIGTERM."""
     _check_host(host, allow_remote)
@@ -310,6 +297,8 @@ def emulator(
         "api_key": list(api_key or []),
     })
     _add_webhooks(emulator, list(webhook or []), list(webhook_secret or []))
+    if seed is not None:
+        _seed(emulator, seed)
     _add_faults(emulator, fault_rate, list(fault_kind or []), latency, latency_max)
     if cert_dir is not None:
         cert_dir.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ import anyio
 import typer
 
 from ._app import app
-from ._emulator import OneLineErrors, _fail
+from ._usage import OneLineErrors, fail
 
 if TYPE_CHECKING:
     from clubsmtp_async.testing import SendResult
@@ -40,7 +40,7 @@ def _load_data(path: Path | None) -> dict[str, Any] | None:
 def _render(result: SendResult, event_type: str) -> None:
     where = f"{event_type} {result.webhook_id} -> {result.url}"
     if result.status_code is None:
-        _fail(f"{where}: no answer ({result.error})", 1)
+        fail(f"{where}: no answer ({result.error})", 1)
     typer.echo(f"{where}: HTTP {result.status_code} in {result.elapsed * 1000:.0f} ms")
     if result.body_excerpt.strip():
         typer.echo(result.body_excerpt.rstrip())

@@ -42,7 +42,6 @@ from ._actions import (
     ReplaceAlias,
     UpdateMailbox,
 )
-from ._errors import PlanFileError
 from ._passwords import resolve_passwords
 from ._plan import Plan, plan
 from ._report import ActionOutcome, ApplyProgress, ApplyReport, ProgressCallback
@@ -300,15 +299,6 @@ def _log(outcome: ActionOutcome) -> None:
         logger.info("done: %s", what)
 
 
-def _check_saved_plan(client: AsyncClient, the_plan: Plan) -> None:
-    the_plan.check()
-    if the_plan.base_url != client.base_url:
-        raise PlanFileError(
-            f"this plan was made against {the_plan.base_url}, but the client talks to "
-            f"{client.base_url}; plan again against this server"
-        )
-
-
 async def apply(
     client: AsyncClient,
     target: Plan | TenantSpec,
@@ -360,7 +350,7 @@ async def apply(
             raise ValidationError(
                 "prune and prune_domains belong to the plan: plan again with them"
             )
-        _check_saved_plan(client, target)
+        target.check("this plan", base_url=client.base_url)
         the_plan = target
     elif isinstance(target, TenantSpec):
         the_plan = await plan(client, target, prune=prune, prune_domains=prune_domains)

@@ -17,6 +17,7 @@ import string
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
+from .._errors import ValidationError
 from ._actions import Action, CreateMailbox
 from ._errors import PlanError
 
@@ -156,7 +157,8 @@ class PasswordFile:
             regular file that only its owner can read.
 
     Raises:
-        PlanError: if an existing file can be read by others, or cannot be opened.
+        ValidationError: if the file cannot be opened, is not a regular file, or
+            (an existing one) can be read by others.
 
     """
 
@@ -166,13 +168,17 @@ class PasswordFile:
         try:
             fd = os.open(self.path, flags, 0o600)
         except OSError as exc:
-            raise PlanError([f"cannot open the passwords file {self.path}: "
-                             f"{exc.strerror or exc}"]) from None
+            raise ValidationError(f"cannot open the passwords file {self.path}: "
+                                  f"{exc.strerror or exc}") from None
         info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or (os.name == "posix" and info.st_mode & 0o077):
+        problem = None
+        if not stat.S_ISREG(info.st_mode):
+            problem = "is not a regular file: choose a file path"
+        elif os.name == "posix" and info.st_mode & 0o077:
+            problem = f"can be read by others: run 'chmod 600 {self.path}' or choose a new file"
+        if problem is not None:
             os.close(fd)
-            raise PlanError([f"the passwords file {self.path} can be read by others: "
-                             f"run 'chmod 600 {self.path}' or choose a new file"])
+            raise ValidationError(f"the passwords file {self.path} {problem}")
         self._fd = fd
         if info.st_size == 0:
             self._write("address", "password")

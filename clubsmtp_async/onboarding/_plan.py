@@ -169,13 +169,22 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
         loaded.check(source)
         return loaded
 
-    def check(self, source: str = "<plan>") -> None:
+    def check(self, source: str = "<plan>", *, base_url: str | None = None) -> None:
         """Refuse a plan whose dependencies or counts do not add up (e.g. edited by hand).
+
+        Args:
+            source: What to call the plan in messages.
+            base_url: Also refuse a plan made against another API than this one.
 
         Raises:
             PlanFileError: naming the first inconsistency.
 
         """
+        if base_url is not None and self.base_url != base_url:
+            raise PlanFileError(
+                f"{source} was made against {self.base_url}, but the client talks to "
+                f"{base_url}; plan again against this server"
+            )
         for index, action in enumerate(self.actions):
             if any(not 0 <= dep < index for dep in action.depends_on):
                 raise PlanFileError(f"{source}: action {index} depends on a later action")

@@ -61,11 +61,13 @@ if TYPE_CHECKING:
     from ._send import SendResult, build_event, send_webhook
     from ._server import EmulatorServer, make_certificates, serve
     from ._stats import Stats
+    from ._tenant import seed_tenant
 
 # Names are imported on first use (PEP 562), so that importing the package, e.g.
 # through the pytest plugin's entry point, needs none of the `emulator` extra's
 # dependencies until an emulator is actually used.
 _WHERE = {
+    "seed_tenant": "_tenant",
     "ADMIN_TOKEN_HEADER": "_app",
     "ConnectionDropped": "_app",
     "Clock": "_clock",
@@ -177,6 +179,7 @@ __all__ = [
     "matches_pattern",
     "sample_object",
     "scope_allows",
+    "seed_tenant",
     "send_webhook",
     "serve",
 ]

@@ -138,6 +138,9 @@ class Emulator:
         self._key_revision = 0
         self.state_file = None if state_file is None else Path(state_file)
         self.autosave_interval = autosave_interval
+        # One save at a time, so the save made on exit is never overtaken by an
+        # autosave still writing an older snapshot in its worker thread.
+        self._save_lock = anyio.Lock()
         v1 = V1Api(self.store, self.clock.utcnow)
         self.app = EmulatorApp(self, v1.routes(), AdminApi(self).routes())
         if self.state_file is not None and self.state_file.exists():
@@ -481,11 +484,12 @@ class Emulator:
         self.webhooks.restore(endpoints, pending)
 
     async def _save(self, path: Path) -> None:
-        data = encode_state(self)  # on the loop: a consistent snapshot
-        try:
-            await anyio.to_thread.run_sync(write_atomically, path, data)
-        except OSError as exc:
-            _logger.error("could not save the state file %s: %s", path, exc)
+        async with self._save_lock:
+            data = encode_state(self)  # on the loop, once it is our turn: the newest snapshot
+            try:
+                await anyio.to_thread.run_sync(write_atomically, path, data)
+            except OSError as exc:
+                _logger.error("could not save the state file %s: %s", path, exc)
 
     async def _autosave(self, path: Path) -> None:
         saved = None  # save once at the start, then after each change

@@ -303,3 +303,48 @@ def test_a_port_in_use_is_one_line() -> None:
         line = one_line_error(["emulator", "--port", str(port)], 1)
     assert f"127.0.0.1:{port}" in line
     assert "already in use" in line
+
+
+TENANT = """\
+[[domains]]
+name = "seeded.example"
+  [[domains.mailboxes]]
+  local_part = "alice"
+  whitelist = ["*@ok.example"]
+  [[domains.mailboxes]]
+  local_part = "bob"
+  enabled = false
+  [[domains.aliases]]
+  local_part = "info"
+  forward_to = ["alice", "bob"]
+"""
+
+
+@pytest.mark.slow
+async def test_seed_applies_a_tenant_file_and_converges_onto_a_state(tmp_path: Path) -> None:
+    tenant, state = tmp_path / "tenant.toml", tmp_path / "state.json"
+    tenant.write_text(TENANT)
+    for expected in ("Seeded from", "Seeded from"):  # the second run, onto the state: no change
+        async with run_cli("emulator", "--port", "0", "--api-key", KEY, "--seed", str(tenant),
+                           "--state", str(state), "--requests-per-minute", "6000") as cli:
+            seeded = await cli.read_until(expected)
+            url = await cli.read_until("URL: ")
+            async with httpx.AsyncClient(base_url=url) as http:
+                auth = {"Authorization": f"Bearer {KEY}"}
+                mailboxes = (await http.get("/v1/mailboxes", headers=auth)).json()["data"]
+                aliases = (await http.get("/v1/aliases", headers=auth)).json()["data"]
+                stats = (await http.get("/_admin/stats")).json()["stats"]
+            await stop(cli)
+        assert sorted((m["address"], m["enabled"]) for m in mailboxes) == [
+            ("alice@seeded.example", True), ("bob@seeded.example", False)]
+        assert [a["address"] for a in aliases] == ["info@seeded.example"]
+        assert stats["rate_limited"] == 0
+    assert seeded.endswith("0 change(s)")
+
+
+def test_a_bad_seed_file_is_one_line(tmp_path: Path) -> None:
+    tenant = tmp_path / "tenant.toml"
+    tenant.write_text('[[domains]]\nname = "x.example"\n'
+                      '[[domains.mailboxes]]\nlocal_part = "a b"\n')
+    line = one_line_error(["emulator", "--port", "0", "--seed", str(tenant)], 2)
+    assert f"{tenant}: domains[0].mailboxes[0].local_part" in line

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import time
 from pathlib import Path
 from typing import Any
 
@@ -157,3 +158,33 @@ async def test_running_saves_after_changes(tmp_path: Path) -> None:
 def test_save_without_a_path_is_explained() -> None:
     with pytest.raises(ValueError, match="no state file"):
         Emulator().save_state()
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio", "trio"])
+async def test_the_save_on_exit_is_never_overtaken_by_an_autosave(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, anyio_backend: str
+) -> None:
+    import threading
+
+    import anyio
+
+    import clubsmtp_async.testing._emulator as module
+
+    started = threading.Event()
+    real_write = module.write_atomically
+
+    def slow_first_write(path: Path, data: bytes) -> None:
+        if not started.is_set():
+            started.set()
+            time.sleep(0.3)  # still writing the older snapshot when the block ends
+        real_write(path, data)
+
+    monkeypatch.setattr(module, "write_atomically", slow_first_write)
+    path = tmp_path / "state.json"
+    emulator = Emulator(state_file=path)
+    async with emulator.running():
+        with anyio.fail_after(10):
+            while not started.is_set():  # the autosave's first write is in its thread
+                await anyio.sleep(0.005)
+        emulator.seed({"domains": [{"name": "acme.example"}]})
+    assert Emulator(state_file=path).snapshot() == emulator.snapshot()
