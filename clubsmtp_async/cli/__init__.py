@@ -22,7 +22,7 @@ _MISSING_EXTRA = (
 
 def _load_app() -> Typer:
     # Importing a command module registers its commands on the app.
-    from . import _account, _emulator, _mailboxes, _onboarding, _webhooks  # noqa: F401
+    from . import _account, _apply, _emulator, _mailboxes, _onboarding, _webhooks  # noqa: F401
     from ._app import app
 
     return app
@@ -34,7 +34,10 @@ def main() -> None:
         app = _load_app()
     except ImportError as exc:  # typer or rich is not installed
         sys.exit(f"{_MISSING_EXTRA} ({exc})")
-    app()
+    try:
+        app()
+    except ImportError as exc:  # a command needs an extra that is missing (it says which)
+        sys.exit(f"clubsmtp: error: {exc}")
 
 
 def __getattr__(name: str) -> Any:

@@ -78,7 +78,7 @@ def delete_domain(ctx: typer.Context, domain: _DOMAIN, yes: _YES = False) -> Non
         async with open_client(settings) as client:
             found = await find_domain(client, domain)
             count = len(await client.mailboxes.list(found.uuid))
-            confirm(settings, f"Delete {found.name} with its {count} mailbox(es) and all "
+            await confirm(settings, f"Delete {found.name} with its {count} mailbox(es) and all "
                     "their mail?", yes=yes)
             await client.domains.delete(found.uuid)
         result = {"deleted": found.uuid, "name": found.name}

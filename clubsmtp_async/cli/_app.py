@@ -58,7 +58,7 @@ def root(
     )] = None,
     base_url: Annotated[str | None, typer.Option(
         envvar="CLUBSMTP_BASE_URL", show_envvar=True,
-        help="The API's base URL [default: https://api.clubsmtp.com].",
+        help="The API's base URL (default: https://api.clubsmtp.com).",
     )] = None,
     requests_per_minute: Annotated[float, typer.Option(
         "--requests-per-minute", "--rpm", envvar="CLUBSMTP_REQUESTS_PER_MINUTE", min=0.001,

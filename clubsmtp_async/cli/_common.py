@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
+import threading
 from pathlib import Path
 
-import typer
+import anyio
+from rich.markup import escape
 
 from ..onboarding import PasswordFile
 from ._exit import CliError, ExitCode
@@ -13,19 +17,38 @@ from ._session import Settings
 __all__ = ["confirm", "password_sink", "read_password"]
 
 
-def confirm(settings: Settings, question: str, *, yes: bool) -> None:
+async def _read_line() -> str:
+    """A line from stdin, read in a daemon thread so the event loop (and Ctrl-C) stay live."""
+    answer: list[str] = []
+
+    def read() -> None:
+        with contextlib.suppress(OSError, ValueError):
+            answer.append(sys.stdin.readline())
+
+    reader = threading.Thread(target=read, name="clubsmtp prompt", daemon=True)
+    reader.start()
+    while reader.is_alive():  # noqa: ASYNC110 - a thread cannot set an anyio event directly
+        await anyio.sleep(0.05)
+    return answer[0] if answer else ""
+
+
+async def confirm(settings: Settings, question: str, *, yes: bool) -> None:
     """Ask on the terminal unless `yes`; refuse to ask without one.
 
+    The question goes to stderr and nothing to stdout. Ctrl-C while it waits
+    interrupts the command at once (exit 130).
+
     Raises:
-        CliError: without a terminal (or with ``--no-input``), or when declined.
+        CliError: without a terminal (or with ``--no-input`` or ``--json``), or when declined.
 
     """
     if yes:
         return
     if not settings.can_prompt:
-        raise CliError(f"{question} — stdin is not a terminal (or --no-input was given): "
-                       "pass --yes to go ahead without asking", ExitCode.USAGE)
-    if not typer.confirm(question, default=False, err=True):
+        raise CliError(f"{question} — stdin is not a terminal (or --no-input or --json was "
+                       "given): pass --yes to go ahead without asking", ExitCode.USAGE)
+    settings.output.err.print(escape(f"{question} [y/N] "), end="")
+    if (await _read_line()).strip().lower() not in ("y", "yes"):
         raise CliError("cancelled: nothing was changed", ExitCode.ERROR)
 
 
@@ -55,8 +78,6 @@ def read_password(path: Path) -> str:
         CliError: if it cannot be read or is empty.
 
     """
-    import sys
-
     try:
         text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -46,3 +46,9 @@ async def embedded_client(
         requests_per_minute=requests_per_minute, timeout=timeout, max_retries=max_retries
     ) as client:
         yield client
+    if state_file is not None:  # saved on exit already; this says so if it could not be
+        try:
+            emulator.save_state(state_file)
+        except OSError as exc:
+            raise CliError(f"could not save the emulator state to {state_file}: "
+                           f"{exc.strerror or exc}") from None

@@ -130,6 +130,7 @@ def _make_emulator(options: dict[str, Any]) -> Emulator:
         emulator = Emulator(
             requests_per_minute=options["requests_per_minute"], burst=options["burst"],
             admin_token=options["admin_token"], webhook_settings=options["webhook_settings"],
+            allow_cross_domain_aliases=options["allow_cross_domain_aliases"],
             state_file=options["state"], seed=options["fault_seed"],
         )
     except StateFileError as exc:
@@ -253,6 +254,9 @@ def emulator(
         help="Require this X-ClubSMTP-Admin-Token on /_admin (else: loopback only).")] = None,
     allow_remote: Annotated[bool, typer.Option(
         help="Allow a non-loopback --host (plain HTTP stays loopback-only).")] = False,
+    same_domain_aliases: Annotated[bool, typer.Option(
+        help="Refuse alias targets on another domain than the alias's (a stricter server).",
+    )] = False,
     state: Annotated[Path | None, typer.Option(
         help="Load the state from FILE at start, save it there after changes and on exit.",
         dir_okay=False)] = None,
@@ -293,6 +297,7 @@ def emulator(
     _configure_logging(log_level)
     emulator = _make_emulator({
         "requests_per_minute": requests_per_minute, "burst": burst, "admin_token": admin_token,
+        "allow_cross_domain_aliases": not same_domain_aliases,
         "webhook_settings": settings, "state": state, "fault_seed": fault_seed,
         "api_key": list(api_key or []),
     })

@@ -17,7 +17,15 @@ from ._exit import CliError
 if TYPE_CHECKING:
     from .._client import AsyncClient
 
-__all__ = ["find_alias", "find_domain", "find_entry", "find_mailbox", "is_uuid", "split_address"]
+__all__ = [
+    "find_alias",
+    "find_domain",
+    "find_entry",
+    "find_mailbox",
+    "is_uuid",
+    "normal_address",
+    "split_address",
+]
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\Z")
 
@@ -40,6 +48,12 @@ def split_address(address: str) -> tuple[str, str]:
     return local, domain
 
 
+def normal_address(address: str) -> str:
+    """The address as the API writes it: lower case, the domain in its ASCII (IDNA) form."""
+    local, domain = split_address(address)
+    return f"{local.lower()}@{domain_name(domain, 'domain')}"
+
+
 async def find_domain(client: AsyncClient, ref: str) -> Domain:
     """A domain by UUID or by name."""
     if is_uuid(ref):
@@ -55,23 +69,23 @@ async def find_mailbox(client: AsyncClient, ref: str) -> Mailbox:
     """A mailbox by UUID or by address."""
     if is_uuid(ref):
         return await client.mailboxes.get(ref)
-    _, domain = split_address(ref)
-    found = await find_domain(client, domain)
+    address = normal_address(ref)
+    found = await find_domain(client, address.rpartition("@")[2])
     for mailbox in await client.mailboxes.list(found.uuid):
-        if mailbox.address.lower() == ref.lower():
+        if mailbox.address.lower() == address:
             return mailbox
-    raise CliError(f"no mailbox {ref} on the account")
+    raise CliError(f"no mailbox {address} on the account")
 
 
 async def find_alias(client: AsyncClient, ref: str) -> Alias:
     """An alias by UUID or by address."""
     if is_uuid(ref):
         return await client.aliases.get(ref)
-    split_address(ref)
+    address = normal_address(ref)
     for alias in await client.aliases.list():
-        if alias.address.lower() == ref.lower():
+        if alias.address.lower() == address:
             return alias
-    raise CliError(f"no alias {ref} on the account")
+    raise CliError(f"no alias {address} on the account")
 
 
 async def find_entry(client: AsyncClient, kind: str, mailbox: Mailbox, ref: str) -> ListEntry:

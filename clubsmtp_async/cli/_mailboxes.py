@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from .._errors import ClubSMTPError
 from .._models import ListEntry, Mailbox, NewMailbox
+from .._retry import is_ambiguous
 from ..onboarding import generate_password
 from ._app import app, run_command, show
 from ._common import confirm, password_sink, read_password
@@ -52,7 +54,7 @@ def create_mailbox(
     ctx: typer.Context,
     address: Annotated[str, typer.Argument(help="The new address, e.g. alice@acme.example.")],
     storage_gb: Annotated[int | None, typer.Option(
-        min=1, help="The quota in GB [default: the server's, 10].")] = None,
+        min=1, help="The quota in GB (default: the server's, 10).")] = None,
     password_file: Annotated[Path | None, typer.Option(
         help="Read the password from this file ('-': stdin); else one is generated.",
     )] = None,
@@ -68,14 +70,26 @@ def create_mailbox(
         sink = password_sink(settings, passwords_file, generated=int(password is None))
         async with open_client(settings) as client:
             domain = await find_domain(client, domain_ref)
+            full = f"{local.lower()}@{domain.name}"
             if password is None:
                 password = generate_password()
                 if sink is not None:
-                    sink(f"{local.lower()}@{domain.name}", password)
-            mailbox = await client.mailboxes.create_from(NewMailbox(
-                domain_uuid=domain.uuid, local_part=local, password=password,
-                storage_gb=storage_gb,
-            ))
+                    sink(full, password, "pending")  # on disk before the create is sent
+            try:
+                mailbox = await client.mailboxes.create_from(NewMailbox(
+                    domain_uuid=domain.uuid, local_part=local, password=password,
+                    storage_gb=storage_gb,
+                ))
+            except ClubSMTPError as exc:
+                if sink is not None and not is_ambiguous(exc):
+                    sink(full, password, "not-created")
+                raise
+            else:
+                if sink is not None:
+                    sink(full, password, "created")
+            finally:
+                if sink is not None:
+                    sink.close()
         result: Any = mailbox
         if password_file is None and sink is None:  # --json: the one place it is shown
             result = {"mailbox": mailbox, "password": password}
@@ -120,7 +134,7 @@ def delete_mailbox(
     async def command(settings: Settings) -> None:
         async with open_client(settings) as client:
             found = await find_mailbox(client, mailbox)
-            confirm(settings, f"Delete {found.address} and all its mail?", yes=yes)
+            await confirm(settings, f"Delete {found.address} and all its mail?", yes=yes)
             await client.mailboxes.delete(found.uuid)
         settings.output.data({"deleted": found.uuid, "address": found.address},
                              lambda console: console.print(f"deleted {found.address}"))

@@ -45,6 +45,14 @@ def _uuid_column(table: Table) -> None:
     table.add_column("uuid", no_wrap=True, min_width=36)
 
 
+def _table(title: str, *names: str) -> Table:
+    """A table whose first columns (names, addresses) wrap rather than lose characters."""
+    table = Table(title=title)
+    for name in names:
+        table.add_column(name, overflow="fold")
+    return table
+
+
 def _dns_summary(domain: Domain) -> str:
     ok = sum(1 for r in domain.dns_records if r.status == DnsRecordStatus.OK)
     return f"{ok}/{len(domain.dns_records)} OK"
@@ -52,7 +60,7 @@ def _dns_summary(domain: Domain) -> str:
 
 def render_domains(console: Console, domains: Sequence[Domain]) -> None:
     """A table of domains."""
-    table = Table("name", title=f"{len(domains)} domain(s)")
+    table = _table(f"{len(domains)} domain(s)", "name")
     _uuid_column(table)
     table.add_column("dns")
     table.add_column("created")
@@ -77,7 +85,7 @@ def render_domain(console: Console, domain: Domain) -> None:
 
 def render_mailboxes(console: Console, mailboxes: Sequence[Mailbox]) -> None:
     """A table of mailboxes."""
-    table = Table("address", "storage", "enabled", title=f"{len(mailboxes)} mailbox(es)")
+    table = _table(f"{len(mailboxes)} mailbox(es)", "address", "storage", "enabled")
     _uuid_column(table)
     for m in mailboxes:
         enabled = "[green]yes[/]" if m.enabled else "[red]suspended[/]"
@@ -87,7 +95,7 @@ def render_mailboxes(console: Console, mailboxes: Sequence[Mailbox]) -> None:
 
 def render_entries(console: Console, kind: str, entries: Sequence[ListEntry]) -> None:
     """A table of whitelist or blacklist entries."""
-    table = Table("pattern", title=f"{len(entries)} {kind} entr(ies)")
+    table = _table(f"{len(entries)} {kind} entr(ies)", "pattern")
     _uuid_column(table)
     table.add_column("created")
     for entry in entries:
@@ -97,7 +105,7 @@ def render_entries(console: Console, kind: str, entries: Sequence[ListEntry]) ->
 
 def render_aliases(console: Console, aliases: Sequence[Alias]) -> None:
     """A table of aliases and where they forward."""
-    table = Table("address", "forwards to", title=f"{len(aliases)} alias(es)")
+    table = _table(f"{len(aliases)} alias(es)", "address", "forwards to")
     _uuid_column(table)
     for alias in aliases:
         targets = ", ".join(t.address for t in alias.forwarding_to) or "[red](nobody)[/]"
@@ -120,7 +128,7 @@ def _action_line(action: Action) -> str:
 
 def render_plan(console: Console, plan: Plan) -> None:
     """The plan as a diff grouped by domain, then its counts, requests and time."""
-    from ..onboarding import eta_text
+    from ..onboarding import DeleteDomain, eta_text
 
     if not plan.has_changes:
         console.print("[green]No changes.[/] The account matches the tenant file.")
@@ -129,10 +137,9 @@ def render_plan(console: Console, plan: Plan) -> None:
         console.print(f"[bold]{escape(domain)}[/]")
         for action in actions:
             console.print(_action_line(action), soft_wrap=True)
-            cascade = getattr(action, "mailboxes", None)
-            if isinstance(cascade, tuple) and cascade:
-                console.print(f"        [red]destroys[/] {escape(', '.join(cascade))}",
-                              soft_wrap=True)
+            if isinstance(action, DeleteDomain) and (action.mailboxes or action.aliases):
+                destroyed = ", ".join((*action.mailboxes, *action.aliases))
+                console.print(f"        [red]destroys[/] {escape(destroyed)}", soft_wrap=True)
     s = plan.summary
     rate = "unpaced" if plan.requests_per_minute is None else f"{plan.requests_per_minute:g}/min"
     console.print(

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 from rich.console import Console
+from rich.markup import escape
 
 from ._exit import CliError, ExitCode
 
@@ -59,14 +60,21 @@ class Output:
         sys.stdout.flush()
 
     def say(self, text: str) -> None:
-        """A message for people on stderr (rich markup allowed)."""
-        self.err.print(text)
+        """A message for people on stderr (plain text: brackets are shown as they are)."""
+        self.err.print(escape(text), soft_wrap=True)
 
-    def fail(self, message: str, code: int) -> None:
-        """Report a failure: one line on stderr, and a JSON error document with ``--json``."""
-        self.err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False,
+    def fail(self, message: str, code: int, *, json_document: bool = True) -> None:
+        """Report a failure: one line on stderr and, with ``--json``, a JSON error document.
+
+        Args:
+            message: What happened and what to do (plain text).
+            code: The exit code.
+            json_document: False when the command's JSON document was written already.
+
+        """
+        self.err.print(f"[bold red]error:[/] {escape(message)}", highlight=False,
                        soft_wrap=True)
-        if self.json:
+        if self.json and json_document:
             self.write_json({"error": {"message": message, "exit_code": int(code)}})
 
     @property
@@ -105,7 +113,7 @@ class Settings:
     @property
     def can_prompt(self) -> bool:
         """Whether a question may be asked (a terminal on stdin, and no ``--no-input``)."""
-        return not self.no_input and sys.stdin.isatty()
+        return not (self.no_input or self.output.json) and sys.stdin.isatty()
 
 
 @asynccontextmanager

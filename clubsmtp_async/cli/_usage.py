@@ -9,6 +9,8 @@ inside its ``invoke``.
 
 from __future__ import annotations
 
+import json
+import sys
 from typing import Any, NoReturn
 
 import typer
@@ -21,6 +23,9 @@ __all__ = ["OneLineErrors", "OneLineGroup", "fail"]
 _UsageError: type[Exception] = typer.BadParameter.__mro__[1]
 
 
+_ARGV = "clubsmtp.argv"  # the root's raw arguments, kept in the shared context meta
+
+
 def fail(message: str, code: int, command: str | None = None) -> NoReturn:
     """Print one line on stderr and exit with `code`."""
     typer.echo(f"{command or 'clubsmtp'}: error: {message}", err=True)
@@ -28,11 +33,18 @@ def fail(message: str, code: int, command: str | None = None) -> NoReturn:
 
 
 def _fail_usage(exc: Exception, ctx: Any) -> NoReturn:
+    """One line; with ``--json`` also the JSON error document, with ``--detailed-exitcode`` 1."""
     message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
     failed_ctx = getattr(exc, "ctx", None) or ctx
     path = getattr(failed_ctx, "command_path", None)
+    argv = ctx.meta.get(_ARGV, ()) if hasattr(ctx, "meta") else ()
+    # Terraform's -detailed-exitcode: 2 means "changes", so every error is 1.
+    code = 1 if "--detailed-exitcode" in argv else getattr(exc, "exit_code", 2)
+    if "--json" in argv:
+        document = {"error": {"message": message, "exit_code": code}}
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
     hint = f" ({path} --help)" if path else ""
-    fail(message + hint, getattr(exc, "exit_code", 2), path)
+    fail(message + hint, code, path)
 
 
 class _OneLine:
@@ -59,3 +71,8 @@ class OneLineErrors(_OneLine, TyperCommand):
 
 class OneLineGroup(_OneLine, TyperGroup):
     """A group (the root ``clubsmtp``) whose usage errors, and its commands', are one line."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """Keep the raw arguments (for ``--json`` and ``--detailed-exitcode``), then parse."""
+        ctx.meta.setdefault(_ARGV, tuple(args))
+        return super().parse_args(ctx, args)

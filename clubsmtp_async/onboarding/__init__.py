@@ -40,7 +40,8 @@ from ._errors import OnboardingError, PlanError, PlanFileError, TenantFileError
 from ._export import DUMP_FORMATS, dump_tenant, export
 from ._live import LiveAccount, read_account
 from ._load import FORMATS, load_tenant, parse_tenant
-from ._passwords import GeneratedPasswords, PasswordFile, generate_password
+from ._password_file import PasswordFile
+from ._passwords import GeneratedPasswords, PasswordStatus, generate_password
 from ._plan import Plan, PlanSummary, eta_text, plan
 from ._report import ActionOutcome, ApplyProgress, ApplyReport, ProgressCallback
 from ._schema import SCHEMA_PATH, tenant_schema
@@ -73,6 +74,7 @@ __all__ = [
     "PasswordCallback",
     "PasswordFile",
     "PasswordSource",
+    "PasswordStatus",
     "Plan",
     "PlanError",
     "PlanFileError",

@@ -28,6 +28,7 @@ import anyio
 from .._bulk_engine import BulkStream, run_options
 from .._errors import ClubSMTPError, InvalidRequestError, NotFoundError, ValidationError
 from .._models import Alias, ListEntry, NewAlias, NewMailbox
+from .._retry import is_ambiguous
 from ._actions import (
     Action,
     AddListEntry,
@@ -42,7 +43,7 @@ from ._actions import (
     ReplaceAlias,
     UpdateMailbox,
 )
-from ._passwords import resolve_passwords
+from ._passwords import GeneratedPasswords, PasswordStatus, resolve_passwords
 from ._plan import Plan, plan
 from ._report import ActionOutcome, ApplyProgress, ApplyReport, ProgressCallback
 from ._spec import TenantSpec
@@ -50,14 +51,17 @@ from ._spec import TenantSpec
 if TYPE_CHECKING:
     from .._client import AsyncClient
 
-__all__ = ["DEFAULT_CONCURRENCY", "PasswordCallback", "apply"]
+__all__ = ["DEFAULT_CONCURRENCY", "PasswordCallback", "apply", "kept_passwords"]
 
 logger = logging.getLogger("clubsmtp_async.onboarding")
 
 DEFAULT_CONCURRENCY = 32
-PasswordCallback = Callable[[str, str], "Awaitable[None] | None"]
-"""``on_password(address, password)``: called with each generated password
-just before its mailbox's create is sent (a plain function or a coroutine function)."""
+PasswordCallback = Callable[[str, str, PasswordStatus], "Awaitable[None] | None"]
+"""``on_password(address, password, status)`` for each generated password: with
+``"pending"`` just before its mailbox's create is sent, then with ``"created"`` or
+``"not-created"`` once that is known (nothing more if the answer never came). A
+plain function or a coroutine function; if the pending call raises, the create
+is not sent."""
 
 T = TypeVar("T")
 
@@ -98,6 +102,7 @@ class _Executor:
         self.domains: dict[str, str] = {}  # name → UUID of domains this apply made or found
         self.mailboxes: dict[str, str] = {}  # address → UUID, likewise
         self.outcomes: list[ActionOutcome | None] = [None] * len(the_plan.actions)
+        self.statuses: dict[str, PasswordStatus] = {}  # of the generated passwords
         self.finished = [anyio.Event() for _ in the_plan.actions]
         self.performers: dict[type[Any], Callable[[Any], Awaitable[str | None]]] = {
             CreateDomain: self.create_domain, DeleteDomain: self.delete_domain,
@@ -169,26 +174,45 @@ class _Executor:
         await self._delete(self.client.domains.delete(action.uuid))
         return None
 
+    async def _password_status(self, address: str, status: PasswordStatus) -> None:
+        """Record (and report) where a generated password stands."""
+        if address not in self.generated:
+            return
+        report = self.on_password
+        if status == "pending":  # a failure here means the create is not sent
+            if report is not None:
+                await _maybe_await(report(address, self.passwords[address], status))
+            self.statuses[address] = status
+            return
+        self.statuses[address] = status
+        try:
+            if report is not None:
+                await _maybe_await(report(address, self.passwords[address], status))
+        except ClubSMTPError as exc:  # the pending line already holds the password
+            logger.warning("could not record that %s is %s: %s", address, status, exc)
+
     async def create_mailbox(self, action: CreateMailbox) -> str | None:
         domain_uuid = self.domain_uuid(action.domain_uuid, action.domain)
-        password = self.passwords[action.address]
-        if self.on_password is not None and action.address in self.generated:
-            await _maybe_await(self.on_password(action.address, password))
-        item = NewMailbox(domain_uuid=domain_uuid, local_part=_local(action.address),
-                          password=password, storage_gb=action.storage_gb)
+        address = action.address
+        await self._password_status(address, "pending")  # on disk before it is sent
+        item = NewMailbox(domain_uuid=domain_uuid, local_part=_local(address),
+                          password=self.passwords[address], storage_gb=action.storage_gb)
         try:
             mailbox = await self.client.mailboxes.create_from(item)
-        except NotFoundError:
-            raise
-        except InvalidRequestError:
+        except ClubSMTPError as exc:
+            if not is_ambiguous(exc):  # the server did not create it: the password is unused
+                await self._password_status(address, "not-created")
+            if type(exc) is not InvalidRequestError:
+                raise
             found = _find(await self.client.mailboxes.list(domain_uuid),
-                          lambda m: m.address.lower() == action.address)
+                          lambda m: m.address.lower() == address)
             if found is None:
                 raise
-            self.mailboxes[action.address] = found.uuid
+            self.mailboxes[address] = found.uuid
             raise _Skip("already exists (its password was not changed)", satisfied=True,
                         uuid=found.uuid) from None
-        self.mailboxes[action.address] = mailbox.uuid
+        await self._password_status(address, "created")
+        self.mailboxes[address] = mailbox.uuid
         return mailbox.uuid
 
     async def update_mailbox(self, action: UpdateMailbox) -> str | None:
@@ -328,9 +352,9 @@ async def apply(
         prune_domains: With a spec: delete the account's undeclared domains.
         concurrency: At most this many actions in flight.
         on_progress: Called with an `ApplyProgress` after each action (may be async).
-        on_password: Called with ``(address, password)`` for each generated password
-            just before its mailbox is created, e.g. to append it to a 0600 file
-            so that even a killed process loses none.
+        on_password: Called with ``(address, password, status)`` for each generated
+            password (see `PasswordCallback`), e.g. a `PasswordFile`, so that even a
+            killed process loses none.
         environ: Where ``{ env = ... }`` password sources are read (default: `os.environ`).
 
     Returns:
@@ -357,7 +381,7 @@ async def apply(
     else:
         raise ValidationError(f"apply() takes a TenantSpec or a Plan, got {type(target).__name__}")
     passwords, generated = resolve_passwords(the_plan.actions, environ)
-    executor = _Executor(client, the_plan, passwords, on_password, set(generated))
+    executor = _Executor(client, the_plan, passwords, on_password, generated)
     progress = _Progress(the_plan, on_progress)
     outcomes: list[ActionOutcome] = []
     async with BulkStream(
@@ -369,6 +393,13 @@ async def apply(
             outcomes.append(outcome)
             await progress.record(outcome)
     outcomes.sort(key=lambda outcome: outcome.index)
-    created = {o.action.subject for o in outcomes
-               if isinstance(o.action, CreateMailbox) and o.status == "done"}
-    return ApplyReport(plan=the_plan, outcomes=outcomes, passwords=generated.only(created))
+    return ApplyReport(plan=the_plan, outcomes=outcomes,
+                       passwords=kept_passwords(passwords, executor.statuses))
+
+
+def kept_passwords(passwords: Mapping[str, str],
+                   statuses: Mapping[str, PasswordStatus]) -> GeneratedPasswords:
+    """The generated passwords worth keeping: created, or sent with no answer (pending)."""
+    return GeneratedPasswords({address: (passwords[address], status)
+                               for address, status in statuses.items()
+                               if status != "not-created"})

@@ -20,6 +20,7 @@ from .._errors import ValidationError
 from .._models import NewListEntry
 from .._validation import checked_list_entry, domain_name, local_part
 from ._errors import TenantFileError
+from ._locate import convert_spec, short
 from ._spec import AliasSpec, DomainSpec, MailboxSpec, PasswordSource, TenantSpec
 
 __all__ = ["check_tenant", "split_address"]
@@ -34,7 +35,7 @@ def split_address(address: str, where: str) -> tuple[str, str]:
     """
     local, at, domain = address.rpartition("@")
     if not at:
-        raise ValidationError(f"{where} {address!r} is not an address (local@domain)")
+        raise ValidationError(f"{where} {short(address)} is not an address (local@domain)")
     return local_part(local, where).lower(), domain_name(domain, where)
 
 
@@ -211,6 +212,8 @@ def check_tenant(
     """
     if not isinstance(spec, TenantSpec):
         raise TenantFileError(source, "", f"expected a TenantSpec, got {type(spec).__name__}")
+    # A spec built in code skipped the type and range checks of decoding: run them now.
+    spec = convert_spec(msgspec.to_builtins(spec), source)
     env = (os.environ if environ is None else environ) if check_sources else None
     checker = _Checker(source, base_dir, env)
     return checker.tenant(spec)

@@ -31,7 +31,8 @@ from .._errors import ValidationError
 from ._check import check_tenant, split_address
 from ._errors import TenantFileError
 from ._load import read_text
-from ._spec import AliasSpec, DomainSpec, MailboxSpec, PasswordSource, TenantSpec
+from ._locate import short
+from ._spec import MAX_STORAGE_GB, AliasSpec, DomainSpec, MailboxSpec, PasswordSource, TenantSpec
 
 __all__ = ["ALIAS_COLUMNS", "MAILBOX_COLUMNS", "load_csv"]
 
@@ -40,9 +41,11 @@ MAILBOX_COLUMNS = ("address", "storage_gb", "enabled", "password", "whitelist", 
 ALIAS_COLUMNS = ("address", "forward_to")
 """The columns of an aliases CSV (both required)."""
 
+_DIGITS = re.compile(r"[0-9]+\Z")
 _TRUE = frozenset({"true", "yes", "1", "y", "on"})
 _FALSE = frozenset({"false", "no", "0", "n", "off"})
 _EMPTY_LIST = "[]"
+_SPEC_REFERENCE = re.compile(r"domains\[\d+\](?:\.(?:mailboxes|aliases)\[\d+\])?")
 _SPEC_PATH = re.compile(r"^(domains\[\d+\](?:\.(?:mailboxes|aliases)\[\d+\])?)(.*)$")
 _FIELD_TO_COLUMN = {
     "local_part": "address", "name": "address", "storage_gb": "storage_gb",
@@ -58,7 +61,8 @@ class _Row:
     cells: dict[str, str]
 
     def fail(self, column: str, problem: str) -> TenantFileError:
-        return TenantFileError(str(self.file), f"line {self.line}, {column}", problem)
+        where = f"line {self.line}, {column}" if column else f"line {self.line}"
+        return TenantFileError(str(self.file), where, problem)
 
 
 @dataclass
@@ -77,7 +81,7 @@ def _rows(path: Path, columns: tuple[str, ...], required: tuple[str, ...]) -> li
         raise TenantFileError(str(path), "line 1", f"not valid CSV: {exc}") from None
     for name in header:
         if name not in columns:
-            raise TenantFileError(str(path), "line 1", f"unknown column {name!r} "
+            raise TenantFileError(str(path), "line 1", f"unknown column {short(name)} "
                                   f"(expected: {', '.join(columns)})")
     for name in required:
         if name not in header:
@@ -112,8 +116,9 @@ def _storage(row: _Row) -> int | None:
     cell = row.cells.get("storage_gb", "")
     if not cell:
         return None
-    if not cell.isdigit() or int(cell) < 1:
-        raise row.fail("storage_gb", f"expected a whole number of GB, at least 1, got {cell!r}")
+    if not _DIGITS.match(cell) or not 1 <= int(cell) <= MAX_STORAGE_GB:
+        raise row.fail("storage_gb", "expected a whole number of GB from 1 to "
+                       f"{MAX_STORAGE_GB}, got {short(cell)}")
     return int(cell)
 
 
@@ -122,7 +127,7 @@ def _enabled(row: _Row) -> bool | None:
     if not cell:
         return None
     if cell not in _TRUE | _FALSE:
-        raise row.fail("enabled", f"expected true or false, got {cell!r}")
+        raise row.fail("enabled", f"expected true or false, got {short(cell)}")
     return cell in _TRUE
 
 
@@ -148,7 +153,11 @@ def _list(row: _Row, column: str) -> tuple[str, ...] | None:
         return None
     if cell == _EMPTY_LIST:
         return ()
-    return tuple(item.strip() for item in cell.split(";") if item.strip())
+    items = tuple(item.strip() for item in cell.split(";") if item.strip())
+    if not items:  # only separators: a typo, not "must be empty" (that is [])
+        raise row.fail(column, f"no pattern in {short(cell)}: write {_EMPTY_LIST} for "
+                       "\"must be empty\", or leave the cell empty to leave the list as it is")
+    return items
 
 
 def _collect_mailboxes(path: Path, domains: dict[str, _Domain]) -> None:
@@ -176,14 +185,22 @@ def _collect_aliases(path: Path, domains: dict[str, _Domain]) -> None:
 
 
 def _relocate(error: TenantFileError, rows: dict[str, _Row]) -> TenantFileError:
-    """The error with its spec path replaced by the CSV file, line and column."""
+    """The error with its spec paths (its place, and any in its text) as CSV lines."""
     match = _SPEC_PATH.match(error.location)
     row = rows.get(match.group(1)) if match else None
     if match is None or row is None:
         return error
+
+    def line_of(found: re.Match[str]) -> str:
+        other = rows.get(found.group(0))
+        if other is None:
+            return found.group(0)
+        return f"line {other.line}" + ("" if other.file == row.file else f" of {other.file}")
+
+    problem = _SPEC_REFERENCE.sub(line_of, error.problem)
     field_name = match.group(2).lstrip(".").partition(".")[0].partition("[")[0]
     column = _FIELD_TO_COLUMN.get(field_name, field_name or "address")
-    return row.fail(column, error.problem)
+    return row.fail(column, problem)
 
 
 def load_csv(
@@ -199,6 +216,9 @@ def load_csv(
     _collect_mailboxes(path, domains)
     if aliases is not None:
         _collect_aliases(aliases, domains)
+    if not domains:
+        raise TenantFileError(str(path), "", "the file declares no mailbox (one row per "
+                              "mailbox after the header)")
     rows: dict[str, _Row] = {}
     specs = []
     for i, (name, domain) in enumerate(domains.items()):

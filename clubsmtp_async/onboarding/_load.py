@@ -8,6 +8,7 @@ wrong, before anything is sent.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -19,7 +20,8 @@ import msgspec
 
 from ._check import check_tenant
 from ._errors import TenantFileError
-from ._spec import AliasSpec, DomainSpec, MailboxSpec, PasswordSource, TenantSpec
+from ._locate import convert_spec, short
+from ._spec import TenantSpec
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -32,12 +34,6 @@ FORMATS = ("toml", "yaml", "json", "csv")
 """The tenant file formats, as `format=` names them."""
 
 _SUFFIXES = {".toml": "toml", ".yaml": "yaml", ".yml": "yaml", ".json": "json", ".csv": "csv"}
-_MSGSPEC_ERROR = re.compile(r"^(?P<problem>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
-_STEP = re.compile(r"\.(\w+)|\[(\d+)\]")
-_SOURCE_HINT = (
-    'password must be { env = "VAR" } or { file = "path" }: '
-    "passwords are never written in tenant files"
-)
 
 
 def read_text(path: Path) -> str:
@@ -69,6 +65,35 @@ def _parse_toml(text: str, source: str) -> Any:
         raise TenantFileError(source, "", f"not valid TOML: {exc}") from None
 
 
+def _strict_yaml_loader(yaml: Any) -> type[Any]:
+    """PyYAML's safe loader, refusing repeated keys and aliases (``*name``).
+
+    A repeated key would silently keep its last value; aliases let a few
+    kilobytes expand into millions of entries, and a tenant file needs neither.
+    """
+
+    class StrictLoader(yaml.SafeLoader):  # type: ignore[misc]
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise yaml.MarkedYAMLError(
+                    None, None, "aliases (*name) are not supported in tenant files",
+                    event.start_mark)
+            return super().compose_node(parent, index)
+
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if isinstance(key, str) and key in seen:
+                    raise yaml.MarkedYAMLError(
+                        None, None, f"the key {short(key)} appears twice", key_node.start_mark)
+                seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+    return StrictLoader
+
+
 def _parse_yaml(text: str, source: str) -> Any:
     try:
         import yaml  # type: ignore[import-untyped,unused-ignore]
@@ -77,7 +102,7 @@ def _parse_yaml(text: str, source: str) -> Any:
             source, "", "YAML tenant files need PyYAML: pip install 'clubsmtp-async[onboarding]'"
         ) from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_strict_yaml_loader(yaml))  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -85,14 +110,34 @@ def _parse_yaml(text: str, source: str) -> Any:
         raise TenantFileError(source, "", f"not valid YAML{where}: {problem}") from None
 
 
+class _RepeatedKey(ValueError):
+    pass
+
+
+def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _RepeatedKey(key)
+        found[key] = value
+    return found
+
+
 def _parse_json(text: str, source: str) -> Any:
     try:
-        return msgspec.json.decode(text)
+        value = msgspec.json.decode(text)
     except msgspec.DecodeError as exc:
         match = re.search(r"\(byte (\d+)\)", str(exc))
         where = f" at {_line_col(text, int(match.group(1)))}" if match else ""
         problem = re.sub(r"\s*\(byte \d+\)", "", str(exc))
         raise TenantFileError(source, "", f"not valid JSON{where}: {problem}") from None
+    # msgspec keeps the last of repeated keys; the standard parser can say which repeats.
+    try:
+        json.loads(text, object_pairs_hook=_no_repeated_keys)
+    except _RepeatedKey as exc:
+        raise TenantFileError(source, "", f"not valid: the key {short(exc.args[0])} appears "
+                              "twice in one object") from None
+    return value
 
 
 _PARSERS: Mapping[str, Callable[[str, str], Any]] = {
@@ -102,64 +147,15 @@ _PARSERS: Mapping[str, Callable[[str, str], Any]] = {
 }
 
 
-def _struct_at(steps: list[str | int]) -> type[Any]:
-    """The spec type found at a path, for the list of keys it accepts."""
-    names = [step for step in steps if isinstance(step, str)]
-    last = names[-1] if names else None
-    return {
-        None: TenantSpec,
-        "domains": DomainSpec,
-        "mailboxes": MailboxSpec,
-        "aliases": AliasSpec,
-        "password": PasswordSource,
-    }.get(last, TenantSpec)
-
-
-def _value_at(raw: Any, steps: list[str | int]) -> tuple[bool, Any]:
-    value = raw
-    for step in steps:
-        try:
-            value = value[step]
-        except (KeyError, IndexError, TypeError):
-            return False, None
-    return True, value
-
-
-def _conversion_error(exc: msgspec.ValidationError, raw: Any, source: str) -> TenantFileError:
-    """A `TenantFileError` from msgspec's message: the place, the problem, the value given."""
-    match = _MSGSPEC_ERROR.match(str(exc))
-    assert match is not None  # the pattern matches any text
-    # Optional keys are omitted, not null (TOML has no null): "`int | null`" reads "`int`".
-    problem = match.group("problem").replace(" | null`", "`")
-    path = match.group("path") or ""
-    steps: list[str | int] = [
-        name if name else int(index) for name, index in _STEP.findall(path)
-    ]
-    location = path.lstrip(".") or "(top level)"
-    unknown = re.match(r"Object contains unknown field `(.*)`", problem)
-    if unknown:
-        keys = ", ".join(f.encode_name for f in msgspec.structs.fields(_struct_at(steps)))
-        return TenantFileError(source, location, f"unknown key {unknown.group(1)!r} "
-                               f"(expected one of: {keys})")
-    if "password" in steps:
-        if steps[-1] == "password" and "got `str`" in problem:
-            return TenantFileError(source, location, _SOURCE_HINT)
-        return TenantFileError(source, location, problem[0].lower() + problem[1:])
-    found, value = _value_at(raw, steps)
-    given = ""
-    if found and not isinstance(value, (dict, list)):
-        given = f" ({value!r})" if "got `" in problem else f", got {value!r}"
-    return TenantFileError(source, location, problem[0].lower() + problem[1:] + given)
-
-
 def _convert(raw: Any, source: str) -> TenantSpec:
     if not isinstance(raw, dict):
         what = "empty" if raw is None else f"a {type(raw).__name__}"
         raise TenantFileError(source, "", f"expected a table of domains at the top, got {what}")
-    try:
-        return msgspec.convert(raw, TenantSpec)
-    except msgspec.ValidationError as exc:
-        raise _conversion_error(exc, raw, source) from None
+    spec = convert_spec(raw, source)
+    if not spec.domains:
+        raise TenantFileError(source, "", "the file declares no domain (a tenant file lists "
+                              "at least one [[domains]] entry)")
+    return spec
 
 
 def parse_tenant(

@@ -8,23 +8,20 @@ logs; they are read on purpose, through `GeneratedPasswords.reveal`.
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import secrets
-import stat
 import string
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Literal
 
-from .._errors import ValidationError
 from ._actions import Action, CreateMailbox
 from ._errors import PlanError
 
 __all__ = [
     "GENERATED_LENGTH",
     "GeneratedPasswords",
-    "PasswordFile",
+    "PasswordStatus",
     "generate_password",
     "resolve_passwords",
 ]
@@ -45,10 +42,18 @@ def generate_password(length: int = GENERATED_LENGTH) -> str:
             return candidate
 
 
+PasswordStatus = Literal["pending", "created", "not-created"]
+"""Where a generated password stands: ``pending`` (about to be sent, or sent with no
+answer), ``created`` (its mailbox was created with it), ``not-created`` (never used)."""
+
+
 class GeneratedPasswords:
     """The passwords an apply generated, by mailbox address; never shown by accident.
 
     ``repr()`` and ``str()`` give only the count. Iterating gives the addresses.
+    Besides the passwords of mailboxes certainly created, it keeps those whose
+    create was sent without an answer (``pending``): such a mailbox may exist,
+    and then only this password opens it.
 
     Example:
         ```python
@@ -60,7 +65,7 @@ class GeneratedPasswords:
 
     __slots__ = ("_by_address",)
 
-    def __init__(self, by_address: Mapping[str, str] | None = None) -> None:
+    def __init__(self, by_address: Mapping[str, tuple[str, PasswordStatus]] | None = None) -> None:
         self._by_address = dict(by_address or {})
 
     def __len__(self) -> int:
@@ -79,16 +84,22 @@ class GeneratedPasswords:
 
     def reveal(self) -> list[tuple[str, str]]:
         """``(address, password)`` pairs, in creation order."""
-        return list(self._by_address.items())
+        return [(address, password) for address, (password, _) in self._by_address.items()]
 
     def get(self, address: str) -> str | None:
         """The generated password of one address, if any."""
-        return self._by_address.get(address)
+        entry = self._by_address.get(address)
+        return None if entry is None else entry[0]
 
-    def only(self, addresses: Iterable[str]) -> GeneratedPasswords:
-        """The passwords of these addresses only (e.g. the mailboxes actually created)."""
-        keep = set(addresses)
-        return GeneratedPasswords({a: p for a, p in self._by_address.items() if a in keep})
+    def status(self, address: str) -> PasswordStatus | None:
+        """``created``, or ``pending`` when the create's answer never came."""
+        entry = self._by_address.get(address)
+        return None if entry is None else entry[1]
+
+    def to_json(self) -> list[dict[str, str]]:
+        """``[{"address", "password", "status"}]`` — only for output that goes to a safe place."""
+        return [{"address": address, "password": password, "status": status}
+                for address, (password, status) in self._by_address.items()]
 
 
 def _read_file(path: str, address: str) -> str:
@@ -105,11 +116,11 @@ def _read_file(path: str, address: str) -> str:
 
 def resolve_passwords(
     actions: Iterable[Action], environ: Mapping[str, str] | None = None
-) -> tuple[dict[str, str], GeneratedPasswords]:
+) -> tuple[dict[str, str], set[str]]:
     """The password of every mailbox the actions create.
 
     Returns:
-        ``(address → password, the generated ones)``.
+        ``(address → password, the addresses whose password was generated)``.
 
     Raises:
         PlanError: naming every mailbox whose source is unusable (nothing is sent).
@@ -117,7 +128,7 @@ def resolve_passwords(
     """
     env = os.environ if environ is None else environ
     passwords: dict[str, str] = {}
-    generated: dict[str, str] = {}
+    generated: set[str] = set()
     problems: list[str] = []
     for action in actions:
         if not isinstance(action, CreateMailbox):
@@ -125,7 +136,8 @@ def resolve_passwords(
         source = action.password
         try:
             if source is None:
-                generated[action.address] = passwords[action.address] = generate_password()
+                passwords[action.address] = generate_password()
+                generated.add(action.address)
             elif source.env is not None:
                 value = env.get(source.env)
                 if not value:
@@ -139,81 +151,4 @@ def resolve_passwords(
             problems.extend(exc.problems)
     if problems:
         raise PlanError(problems)
-    return passwords, GeneratedPasswords(generated)
-
-
-class PasswordFile:
-    """A CSV file (``address,password``) of generated passwords, created 0600.
-
-    Pass it as ``apply(..., on_password=PasswordFile(path))``: each generated
-    password is appended and flushed to disk *before* its mailbox's create is
-    sent, so no password is lost even if the process is killed. Running apply
-    again appends to the same file: a later line for an address supersedes an
-    earlier one, and a line whose create never succeeded names a password that
-    was never used.
-
-    Args:
-        path: The file. It is created with mode 0600; an existing file must be a
-            regular file that only its owner can read.
-
-    Raises:
-        ValidationError: if the file cannot be opened, is not a regular file, or
-            (an existing one) can be read by others.
-
-    """
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
-        try:
-            fd = os.open(self.path, flags, 0o600)
-        except OSError as exc:
-            raise ValidationError(f"cannot open the passwords file {self.path}: "
-                                  f"{exc.strerror or exc}") from None
-        info = os.fstat(fd)
-        problem = None
-        if not stat.S_ISREG(info.st_mode):
-            problem = "is not a regular file: choose a file path"
-        elif os.name == "posix" and info.st_mode & 0o077:
-            problem = f"can be read by others: run 'chmod 600 {self.path}' or choose a new file"
-        if problem is not None:
-            os.close(fd)
-            raise ValidationError(f"the passwords file {self.path} {problem}")
-        self._fd = fd
-        if info.st_size == 0:
-            self._write("address", "password")
-
-    def _write(self, address: str, password: str) -> None:
-        line = io.StringIO()
-        csv.writer(line, lineterminator="\n").writerow([address, password])
-        os.write(self._fd, line.getvalue().encode())
-        os.fsync(self._fd)
-
-    def __call__(self, address: str, password: str) -> None:
-        """Append one password (flushed to disk before returning)."""
-        self._write(address, password)
-
-    def close(self) -> None:
-        """Close the file. Idempotent."""
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
-
-    def __del__(self) -> None:
-        if getattr(self, "_fd", -1) >= 0:
-            os.close(self._fd)
-
-    def __enter__(self) -> PasswordFile:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"PasswordFile({str(self.path)!r})"
-
-    @staticmethod
-    def read(path: str | os.PathLike[str]) -> dict[str, str]:
-        """Address → password as the file holds them (the last line of an address wins)."""
-        with open(path, newline="", encoding="utf-8") as handle:
-            return {row["address"]: row["password"] for row in csv.DictReader(handle)}
+    return passwords, generated

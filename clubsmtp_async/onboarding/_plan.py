@@ -17,9 +17,18 @@ from typing import TYPE_CHECKING, Literal
 
 import msgspec
 
-from ._actions import LAYERS, Action
+from ._actions import (
+    LAYERS,
+    Action,
+    AddListEntry,
+    CreateAlias,
+    CreateDomain,
+    CreateMailbox,
+    ReplaceAlias,
+    UpdateMailbox,
+)
 from ._diff import diff, managed_lists
-from ._errors import PlanFileError
+from ._errors import PlanError, PlanFileError
 from ._live import read_account
 from ._spec import TenantSpec
 
@@ -63,6 +72,27 @@ class PlanSummary(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     def total(self) -> int:
         """All changes."""
         return self.create + self.update + self.replace + self.delete
+
+
+def _unresolved(actions: tuple[Action, ...], action: Action) -> str | None:
+    """What the action needs without a UUID and that none of its dependencies creates."""
+    created = set()
+    for dep in action.depends_on:
+        made = actions[dep]
+        if isinstance(made, CreateDomain):
+            created.add(made.name)
+        elif isinstance(made, CreateMailbox):
+            created.add(made.address)
+    needed: list[str] = []
+    if isinstance(action, (CreateMailbox, CreateAlias)) and action.domain_uuid is None:
+        needed.append(action.domain)
+    if isinstance(action, UpdateMailbox) and action.uuid is None:
+        needed.append(action.address)
+    if isinstance(action, AddListEntry) and action.mailbox_uuid is None:
+        needed.append(action.address)
+    if isinstance(action, (CreateAlias, ReplaceAlias)):
+        needed.extend(t.address for t in action.forward_to if t.uuid is None)
+    return next((name for name in needed if name not in created), None)
 
 
 def _tag(action: Action) -> str:
@@ -188,8 +218,14 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
         for index, action in enumerate(self.actions):
             if any(not 0 <= dep < index for dep in action.depends_on):
                 raise PlanFileError(f"{source}: action {index} depends on a later action")
+            missing = _unresolved(self.actions, action)
+            if missing is not None:
+                raise PlanFileError(f"{source}: action {index} ({action.describe()}) needs "
+                                    f"{missing}, which no action it depends on creates")
         if self.requests != sum(action.requests for action in self.actions):
             raise PlanFileError(f"{source}: the request count does not match the actions")
+        if self.summary != PlanSummary.of(self.actions):
+            raise PlanFileError(f"{source}: the summary does not match the actions")
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the plan to a JSON file."""
@@ -251,6 +287,9 @@ async def plan(
     from ._check import check_tenant
 
     checked = check_tenant(spec, check_sources=False)  # apply resolves the passwords
+    if prune_domains and not checked.domains:
+        raise PlanError(["the spec declares no domain: with prune_domains it would delete "
+                         "every domain of the account, so it is refused"])
     live = await read_account(client, managed_lists(checked))
     actions = diff(checked, live, prune=prune, prune_domains=prune_domains)
     return Plan.build(

@@ -119,8 +119,8 @@ class ApplyReport:
     Attributes:
         plan: The plan that was applied.
         outcomes: One per action, in plan order.
-        passwords: The passwords generated for mailboxes this apply created
-            (hidden from ``repr()``; read with ``passwords.reveal()``).
+        passwords: The generated passwords of the mailboxes this apply created, or
+            may have created (hidden from ``repr()``; read with ``passwords.reveal()``).
 
     """
 
@@ -163,8 +163,9 @@ class ApplyReport:
 
         Args:
             include_passwords: Put the generated passwords in (``"passwords":
-                [{"address", "password"}]``). Only for output that goes to a
-                safe place, such as a file created 0600.
+                [{"address", "password", "status"}]``, status ``created``, or
+                ``pending`` when the create's answer never came). Only for output
+                that goes to a safe place, such as a file created 0600.
 
         """
         out: dict[str, Any] = {
@@ -176,10 +177,7 @@ class ApplyReport:
             "generated_passwords": len(self.passwords),
         }
         if include_passwords:
-            out["passwords"] = [
-                {"address": address, "password": password}
-                for address, password in self.passwords.reveal()
-            ]
+            out["passwords"] = self.passwords.to_json()
         return out
 
     def __repr__(self) -> str:

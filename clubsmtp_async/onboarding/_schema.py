@@ -26,6 +26,8 @@ _DIALECT = "https://json-schema.org/draft/2020-12/schema"
 def tenant_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of a tenant file, from the `TenantSpec` structs."""
     schema = msgspec.json.schema(TenantSpec)
+    # What PasswordSource.__post_init__ checks: exactly one of env and file.
+    schema["$defs"]["PasswordSource"].update(minProperties=1, maxProperties=1)
     return {
         "$schema": _DIALECT,
         "title": "ClubSMTP tenant file",

@@ -15,6 +15,7 @@ import msgspec
 __all__ = [
     "AliasSpec",
     "DomainSpec",
+    "MAX_STORAGE_GB",
     "MailboxSpec",
     "PasswordSource",
     "TenantSpec",
@@ -62,7 +63,12 @@ class PasswordSource(_Spec, frozen=True, kw_only=True):
         return f"env:{self.env}" if self.env is not None else f"file:{self.file}"
 
 
-_Gigabytes = Annotated[int, msgspec.Meta(ge=1, description="Quota in GB (at least 1).")]
+MAX_STORAGE_GB = 2**31 - 1
+"""The largest quota a tenant file may ask for (the largest 32-bit integer)."""
+
+_Gigabytes = Annotated[
+    int, msgspec.Meta(ge=1, le=MAX_STORAGE_GB, description="Quota in GB (at least 1).")
+]
 _Patterns = Annotated[
     tuple[str, ...],
     msgspec.Meta(description="Sender patterns; omit to leave the list as it is, [] to empty it."),

@@ -83,7 +83,8 @@ class Emulator:
             ``X-ClubSMTP-Admin-Token`` header; if not, only loopback clients
             may use it.
         allow_cross_domain_aliases: Let aliases forward to mailboxes of other
-            domains of the same account.
+            domains of the same account (default); False emulates a server that
+            allows only the alias's own domain.
         webhook_settings: Retry delays and timeout of webhook deliveries.
         state_file: Load the state from this file if it exists (raises
             `StateFileError` if it is damaged), and inside `running()` save it
@@ -113,7 +114,7 @@ class Emulator:
         burst: int = 1,
         rate_limit_tolerance: float = DEFAULT_RATE_TOLERANCE,
         admin_token: str | None = None,
-        allow_cross_domain_aliases: bool = False,
+        allow_cross_domain_aliases: bool = True,
         webhook_settings: DeliverySettings | None = None,
         state_file: str | Path | None = None,
         autosave_interval: float = 1.0,

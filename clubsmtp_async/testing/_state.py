@@ -205,7 +205,7 @@ class Store:
         now: Returns the current UTC time (timestamps, UUID prefixes).
         ids: Makes the identifiers.
         allow_cross_domain_aliases: Let an alias forward to mailboxes of other
-            domains of the same account (default: same domain only).
+            domains of the same account (default); False: the alias's domain only.
 
     """
 
@@ -214,7 +214,7 @@ class Store:
         now: Callable[[], datetime],
         ids: UuidFactory,
         *,
-        allow_cross_domain_aliases: bool = False,
+        allow_cross_domain_aliases: bool = True,
     ) -> None:
         self._now = now
         self._ids = ids

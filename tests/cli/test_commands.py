@@ -84,7 +84,9 @@ def test_mailboxes_and_sender_lists(cli: Cli, tmp_path: Path) -> None:
     assert len(bob["password"]) >= 20
     passwords = tmp_path / "pw.csv"
     cli("mailboxes", "create", "carol@acme.example", "--passwords-file", str(passwords))
-    assert passwords.read_text().startswith("address,password\ncarol@acme.example,")
+    lines = passwords.read_text().splitlines()
+    assert lines[0] == "address,password,status"
+    assert [line.rpartition(",")[2] for line in lines[1:]] == ["pending", "created"]
     from_stdin = cli.json("mailboxes", "create", "dan@acme.example", "--password-file", "-",
                           stdin="D4n-on-stdin\n")
     assert from_stdin["address"] == "dan@acme.example"
@@ -220,3 +222,68 @@ def test_emulator_state_requires_emulator(tmp_path: Path) -> None:
     result = runner.invoke(app, ["--emulator-state", str(tmp_path / "s.json"), "ping"])
     assert result.exit_code == 2
     assert "--emulator-state goes with --emulator" in result.output + result.stderr
+
+
+def test_idna_addresses_are_found_in_any_form(cli: Cli, tmp_path: Path) -> None:
+    cli("domains", "create", "bücher.example")
+    created = cli.json("mailboxes", "create", "alice@bücher.example",
+                       "--passwords-file", str(tmp_path / "p.csv"))
+    assert created["address"] == "alice@xn--bcher-kva.example"
+    for ref in ("alice@bücher.example", "ALICE@Bücher.Example", "alice@xn--bcher-kva.example"):
+        assert cli.json("mailboxes", "get", ref)["uuid"] == created["uuid"]
+    cli("whitelist", "add", "alice@bücher.example", "*@a.example")
+    alias = cli.json("aliases", "create", "info@bücher.example", "--to", "alice@bücher.example")
+    assert cli.json("aliases", "get", "info@BÜCHER.example")["uuid"] == alias["uuid"]
+
+
+def test_usage_errors_are_one_line_json_aware_and_terraform_aware(cli: Cli) -> None:
+    result = runner.invoke(app, ["--json", "plan"])
+    assert result.exit_code == 2
+    assert json.loads(result.stdout) == {"error": {"message": "Missing argument 'FILE'.",
+                                                   "exit_code": 2}}
+    assert result.stderr.strip() == ("clubsmtp plan: error: Missing argument 'FILE'. "
+                                     "(clubsmtp plan --help)")
+    detailed = runner.invoke(app, ["plan", "t.toml", "--prune-domain", "--detailed-exitcode"])
+    assert detailed.exit_code == 1  # 2 means "changes" in that mode
+    assert "No such option: --prune-domain" in detailed.stderr
+    unknown = runner.invoke(app, ["bogus"])
+    assert (unknown.exit_code, unknown.stderr.count("\n")) == (2, 1)
+
+
+def test_a_saved_plan_is_recognised_by_its_content(cli: Cli, tmp_path: Path) -> None:
+    tenant = tmp_path / "tenant.toml"
+    tenant.write_text(TENANT)
+    saved = tmp_path / "changes.tfplan"
+    cli("plan", str(tenant), "--out", str(saved))
+    cli("apply", str(saved), "--yes", "--passwords-file", str(tmp_path / "p.csv"))
+    cli("plan", str(tenant), "--detailed-exitcode")
+
+
+def test_messages_keep_their_brackets() -> None:
+    from clubsmtp_async.cli._session import Output
+
+    output = Output()
+    with output.err.capture() as captured:
+        output.fail("pip install 'clubsmtp-async[emulator]'", 1)
+        output.say("a [bold]literal[/] text")
+    assert "clubsmtp-async[emulator]" in captured.get()
+    assert "[bold]literal[/]" in captured.get()
+    help_text = runner.invoke(app, ["--help"], env={"COLUMNS": "200"}).stdout
+    assert "(default: https://api.clubsmtp.com)" in help_text
+
+
+def test_a_state_that_cannot_be_saved_is_an_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    result = runner.invoke(app, ["--emulator", "--emulator-state", str(blocker / "s.json"),
+                                 "domains", "list"])
+    assert result.exit_code == 1
+    assert "could not save the emulator state" in result.stderr
+
+
+def test_json_never_prompts(cli: Cli, tmp_path: Path) -> None:
+    tenant = tmp_path / "tenant.toml"
+    tenant.write_text(TENANT)
+    refused = cli("--json", "apply", str(tenant), code=ExitCode.USAGE)
+    assert json.loads(refused.stdout)["error"]["exit_code"] == 2
+    assert "pass --yes" in refused.stderr

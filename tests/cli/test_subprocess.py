@@ -6,12 +6,11 @@ import json
 import os
 import signal
 import subprocess
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import anyio
 import pytest
+from asgi_hold import HoldCreates
 
 from clubsmtp_async.onboarding import PasswordFile
 from clubsmtp_async.testing import Emulator, serve
@@ -151,24 +150,6 @@ async def test_the_key_never_appears_in_any_output(tenant_file: Path) -> None:
     assert not any("sk_test_" + "0" * 20 in text for text in outputs)
 
 
-class HoldCreates:
-    """ASGI wrapper holding every mailbox create after the first `allowed` until released."""
-
-    def __init__(self, app: Any, allowed: int) -> None:
-        self.app, self.allowed, self.seen, self.held = app, allowed, 0, 0
-        self.release = anyio.Event()
-
-    async def __call__(self, scope: Any, receive: Any, send: Callable[[Any], Awaitable[None]]
-                       ) -> None:
-        if scope["type"] == "http" and (scope["method"], scope["path"]) == (
-                "POST", "/v1/mailboxes") and not self.release.is_set():
-            self.seen += 1
-            if self.seen > self.allowed:
-                self.held += 1
-                await self.release.wait()
-        await self.app(scope, receive, send)
-
-
 async def test_ctrl_c_mid_apply_prints_a_partial_report_and_a_rerun_converges(
     tmp_path: Path,
 ) -> None:
@@ -177,7 +158,7 @@ async def test_ctrl_c_mid_apply_prints_a_partial_report_and_a_rerun_converges(
         f'[[domains.mailboxes]]\nlocal_part = "u{i}"\nwhitelist = ["*@ok.example"]\n'
         for i in range(30)))
     emu = emulator()
-    hold = HoldCreates(emu.app, allowed=10)
+    hold = HoldCreates(emu.app, allowed=10, processed=False)
     emu.app = hold  # type: ignore[assignment]
     passwords = tmp_path / "pw.csv"
     async with serve(emu) as server:
@@ -210,3 +191,34 @@ async def test_ctrl_c_mid_apply_prints_a_partial_report_and_a_rerun_converges(
     written = PasswordFile.read(passwords)
     assert all(emu.check_password(m["uuid"], written[m["address"]])
                for m in snapshot["mailboxes"])
+
+
+async def test_ctrl_c_with_json_gives_one_document_with_every_possible_password(
+    tmp_path: Path,
+) -> None:
+    tenant = tmp_path / "t.toml"
+    tenant.write_text('[[domains]]\nname = "j.example"\n' + "".join(
+        f'[[domains.mailboxes]]\nlocal_part = "u{i}"\n' for i in range(20)))
+    emu = emulator()
+    hold = HoldCreates(emu.app, allowed=5, processed=True)
+    emu.app = hold  # type: ignore[assignment]
+    async with serve(emu) as server:
+        argv = [*CLUBSMTP, "--json", "--rpm", "60000", "apply", str(tenant), "--yes"]
+        with subprocess.Popen(argv, env=clean_env(env_for(server.base_url)),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              stdin=subprocess.DEVNULL) as child:
+            with anyio.fail_after(60):
+                while hold.held < 3:
+                    await anyio.sleep(0.01)
+            os.kill(child.pid, signal.SIGINT)
+            out, _err = await anyio.to_thread.run_sync(child.communicate)
+        hold.release.set()
+    assert child.returncode == 130
+    report = json.loads(out)  # exactly one JSON document
+    assert report["interrupted"] is True
+    statuses = {p["address"]: p["status"] for p in report["passwords"]}
+    created = {m["address"]: m["uuid"] for m in emu.snapshot()["mailboxes"]}
+    assert set(created) <= set(statuses)  # created but unanswered ones are kept, as pending
+    assert "pending" in statuses.values()
+    by_address = {p["address"]: p["password"] for p in report["passwords"]}
+    assert all(emu.check_password(uuid, by_address[a]) for a, uuid in created.items())

@@ -82,7 +82,8 @@ async def quiesce(emulator: Emulator, timeout: float = 5.0) -> None:
 @pytest.fixture(scope="module")
 def tls_emulator_options() -> dict[str, Any]:
     """`Emulator` arguments of the module's emulator; override in a module to change them."""
-    return {"requests_per_minute": 60_000, "burst": 1_000, "seed": 7}
+    return {"requests_per_minute": 60_000, "burst": 1_000, "seed": 7,
+            "allow_cross_domain_aliases": False}
 
 
 @pytest.fixture(scope="module")

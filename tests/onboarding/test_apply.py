@@ -122,17 +122,20 @@ async def test_no_password_is_ever_logged(tenant_dir: Path, caplog: pytest.LogCa
 
 async def test_on_password_runs_before_the_create_is_sent() -> None:
     emulator = fast_emulator()
-    seen: list[tuple[str, bool]] = []
+    seen: list[tuple[str, str, bool]] = []
 
-    async def remember(address: str, password: str) -> None:
+    async def remember(address: str, password: str, status: str) -> None:
         exists = any(m.address == address for m in emulator.store.mailboxes.values())
-        seen.append((address, exists))
+        seen.append((address, status, exists))
         await anyio.lowlevel.checkpoint()
 
     async with client_of(emulator) as client:
         report = await apply(client, tenant(1, 3, 0, 0), on_password=remember)
-    assert sorted(seen) == [(f"user{i}@t0.example", False) for i in range(3)]
+    assert sorted(seen) == sorted(
+        [(f"user{i}@t0.example", "pending", False) for i in range(3)]
+        + [(f"user{i}@t0.example", "created", True) for i in range(3)])
     assert len(report.passwords) == 3
+    assert {report.passwords.status(a) for a in report.passwords} == {"created"}
 
 
 SEEDED = {"domains": [

@@ -65,4 +65,4 @@ async def test_an_alias_left_with_no_target_is_left_out() -> None:
 
 def test_dump_refuses_an_unknown_format() -> None:
     with pytest.raises(ValidationError, match="unknown format"):
-        dump_tenant(parse_tenant("", "toml"), "xml")
+        dump_tenant(parse_tenant('[[domains]]\nname = "a.example"\n', "toml"), "xml")

@@ -228,7 +228,7 @@ def test_password_files_are_relative_to_the_tenant_file(tenant_dir: Path, tmp_pa
     [
         ("address\nalice@acme.example\nnot-an-address\n", "line 3, address", "not an address"),
         ("address,storage_gb\nalice@acme.example,ten\n", "line 2, storage_gb",
-         "whole number of GB, at least 1, got 'ten'"),
+         "whole number of GB from 1 to 2147483647, got 'ten'"),
         ("address,enabled\nalice@acme.example,maybe\n", "line 2, enabled", "true or false"),
         ("address,password\nalice@acme.example,S3cret-plain\n", "line 2, password",
          "plaintext passwords are not accepted"),
@@ -237,7 +237,7 @@ def test_password_files_are_relative_to_the_tenant_file(tenant_dir: Path, tmp_pa
         ("address,colour\nalice@acme.example,red\n", "line 1", "unknown column 'colour'"),
         ("storage_gb\n3\n", "line 1", "no 'address' column"),
         ("address,address\na@b.example,a@b.example\n", "line 1", "named twice"),
-        ("address\nalice@acme.example,extra\n", "line 2, ", "2 cells"),
+        ("address\nalice@acme.example,extra\n", "line 2", "2 cells"),
         ("address\nalice@acme.example\n\nALICE@acme.example\n", "line 4, address",
          "declared twice"),
         ("address,whitelist\nalice@acme.example,a b\n", "line 2, whitelist", "without spaces"),
@@ -279,3 +279,76 @@ def test_check_tenant_validates_specs_built_in_code() -> None:
         check_tenant(TenantSpec(domains=(DomainSpec(name="nope"),)))
     with pytest.raises(TenantFileError, match="expected a TenantSpec"):
         check_tenant({"domains": []})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "fmt", "problem"),
+    [
+        ("domains:\n  - name: a.example\n    name: b.example\n", "yaml",
+         "line 3, column 5: the key 'name' appears twice"),
+        ('{"domains": [{"name": "a.example", "name": "b.example"}]}', "json",
+         "the key 'name' appears twice"),
+        ("domains: &d\n  - name: a.example\nmore: *d\n", "yaml", "aliases (*name) are not"),
+        ("[[domains]]\nname = \"a.example\"\nname = \"b.example\"\n", "toml", "not valid TOML"),
+        ("", "toml", "declares no domain"),
+        ("domains: []\n", "yaml", "declares no domain"),
+        ('{"domains": []}', "json", "declares no domain"),
+    ],
+)
+def test_repeated_keys_aliases_and_empty_files_are_refused(text: str, fmt: str,
+                                                           problem: str) -> None:
+    assert problem in str(_error(text, fmt))
+
+
+def test_a_yaml_alias_bomb_is_refused_at_once() -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+        for i in range(20))
+    assert "aliases (*name) are not supported" in str(_error(bomb, "yaml"))
+
+
+def test_values_are_quoted_short() -> None:
+    error = _error(MAILBOX + f'storage_gb = "{"9" * 5000}"\n')
+    assert len(str(error)) < 200
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        TenantSpec(domains=(DomainSpec(name="a.example", mailboxes=(
+            MailboxSpec(local_part="x", storage_gb=0),)),)),
+        TenantSpec(domains=(DomainSpec(name="a.example", mailboxes=(
+            MailboxSpec(local_part="x", storage_gb="20"),)),)),  # type: ignore[arg-type]
+        TenantSpec(domains=(DomainSpec(name="a.example", mailboxes=(
+            MailboxSpec(local_part="x", storage_gb=True),)),)),
+        TenantSpec(domains=(DomainSpec(name="a.example", mailboxes=(
+            MailboxSpec(local_part="x", enabled="false"),)),)),  # type: ignore[arg-type]
+        TenantSpec(domains=(DomainSpec(name="a.example", mailboxes=(
+            MailboxSpec(local_part="x", whitelist="*@x.example"),)),)),  # type: ignore[arg-type]
+        TenantSpec(domains=(DomainSpec(name="a.example", mailboxes=(
+            MailboxSpec(local_part="x", storage_gb=2**40),)),)),
+    ],
+)
+def test_specs_built_in_code_get_the_file_checks(spec: TenantSpec) -> None:
+    with pytest.raises(TenantFileError, match=r"<spec>: domains\[0\]\.mailboxes\[0\]\."):
+        check_tenant(spec)
+
+
+@pytest.mark.parametrize(
+    ("mailboxes", "location", "problem"),
+    [
+        ("address,storage_gb\nalice@acme.example,²\n", "line 2, storage_gb", "got '²'"),
+        ("address,storage_gb\nalice@acme.example,٣\n", "line 2, storage_gb", "got '٣'"),
+        ("address,whitelist\nalice@acme.example,;\n", "line 2, whitelist", "no pattern in"),
+        ("address\nalice@acme.example\nALICE@acme.example\n", "line 3, address",
+         "declared twice (also line 2)"),
+        ("address,storage_gb\n", "", "declares no mailbox"),
+    ],
+)
+def test_more_bad_csv(tmp_path: Path, mailboxes: str, location: str, problem: str) -> None:
+    path = tmp_path / "mailboxes.csv"
+    path.write_text(mailboxes)
+    with pytest.raises(TenantFileError) as caught:
+        load_tenant(path, environ={})
+    assert caught.value.location == location
+    assert problem in caught.value.problem

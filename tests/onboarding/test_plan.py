@@ -128,3 +128,35 @@ async def test_a_damaged_plan_is_refused(tenant_dir: Path, edit: object, message
     raw = edited if isinstance(edited, str) else json.dumps(edited)
     with pytest.raises(PlanFileError, match=message):
         Plan.from_json(raw)
+
+
+async def test_a_plan_edited_to_hide_what_it_does_is_refused() -> None:
+    emulator = _seeded()
+    async with emulator.client(requests_per_minute=None) as client:
+        p = await plan(client, parse_tenant('[[domains]]\nname = "new.example"\n', "toml"),
+                       prune_domains=True)
+    data = json.loads(p.to_json())
+    assert data["summary"]["delete"] == 1
+    data["summary"]["delete"] = 0
+    with pytest.raises(PlanFileError, match="the summary does not match"):
+        Plan.from_json(json.dumps(data))
+
+
+async def test_a_plan_whose_action_misses_a_uuid_is_refused(tenant_dir: Path) -> None:
+    async with fast_emulator().client(requests_per_minute=None) as client:
+        p = await plan(client, load_tenant(tenant_dir / "tenant.toml", environ=ENV))
+    data = json.loads(p.to_json())
+    create = next(a for a in data["actions"] if a["action"] == "create_mailbox")
+    create["depends_on"] = []
+    with pytest.raises(PlanFileError, match=r"needs acme\.example, which no action it depends on"):
+        Plan.from_json(json.dumps(data))
+
+
+async def test_pruning_domains_with_an_empty_spec_is_refused() -> None:
+    from clubsmtp_async.onboarding import PlanError, TenantSpec
+
+    emulator = _seeded()
+    async with emulator.client(requests_per_minute=None) as client:
+        with pytest.raises(PlanError, match="would delete every domain"):
+            await plan(client, TenantSpec(), prune_domains=True)
+        assert not (await plan(client, TenantSpec())).has_changes

@@ -16,6 +16,7 @@ PUBLIC = sorted([
     "ApplyReport", "CreateAlias", "CreateDomain", "CreateMailbox", "DeleteAlias",
     "DeleteDomain", "DeleteMailbox", "DomainSpec", "GeneratedPasswords", "LiveAccount",
     "MailboxSpec", "OnboardingError", "PasswordCallback", "PasswordFile", "PasswordSource",
+    "PasswordStatus",
     "Plan", "PlanError", "PlanFileError", "PlanSummary", "ProgressCallback", "RemoveListEntry",
     "ReplaceAlias", "TenantFileError", "TenantSpec", "UpdateMailbox", "apply", "check_tenant",
     "diff", "dump_tenant", "eta_text", "export", "generate_password", "load_tenant",
@@ -27,6 +28,7 @@ MODULES = sorted(
 )
 NOT_DOCUMENTED_BY_OBJECT = {"ALIAS_COLUMNS", "DUMP_FORMATS", "FORMATS", "LAYERS",
                             "MAILBOX_COLUMNS", "SCHEMA_PATH", "Action", "PasswordCallback",
+                            "PasswordStatus",
                             "ProgressCallback"}
 
 

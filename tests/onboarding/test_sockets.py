@@ -6,12 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import anyio
 import pytest
+from asgi_hold import HoldCreates
 
 from clubsmtp_async.onboarding import PasswordFile, apply, parse_tenant, plan
 from clubsmtp_async.testing import Emulator, serve
@@ -49,38 +49,6 @@ async def test_apply_over_tls_then_replan_is_empty() -> None:
     assert len(emulator.snapshot()["mailboxes"]) == 8
 
 
-class HoldCreates:
-    """ASGI wrapper: after `allowed` mailbox creates, process each one but hold its answer.
-
-    The server has then created mailboxes whose creator never learns it did —
-    the most ambiguous moment to kill the client.
-    """
-
-    def __init__(self, app: Any, allowed: int) -> None:
-        self.app = app
-        self.allowed = allowed
-        self.seen = 0
-        self.holding = True
-        self.held = 0
-        self.release = anyio.Event()
-
-    async def __call__(self, scope: Any, receive: Any, send: Callable[[Any], Awaitable[None]]
-                       ) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST" and \
-                scope["path"] == "/v1/mailboxes" and self.holding:
-            self.seen += 1
-            if self.seen > self.allowed:
-                async def held_send(message: Any) -> None:
-                    if message["type"] == "http.response.start":
-                        self.held += 1
-                        await self.release.wait()
-                    await send(message)
-
-                await self.app(scope, receive, held_send)
-                return
-        await self.app(scope, receive, send)
-
-
 async def _wait_for(condition: Callable[[], bool]) -> None:
     with anyio.fail_after(60):
         while not condition():
@@ -92,7 +60,7 @@ async def test_a_killed_apply_converges_when_run_again(tmp_path: Path) -> None:
     tenant = tmp_path / "tenant.toml"
     tenant.write_text(tenant_text(40))
     passwords = tmp_path / "passwords.csv"
-    hold = HoldCreates(emulator.app, allowed=12)
+    hold = HoldCreates(emulator.app, allowed=12, processed=True)
     emulator.app = hold  # type: ignore[assignment]
     async with serve(emulator) as server:
         argv = [sys.executable, str(WORKER), server.base_url, emulator.api_key, str(tenant),
