@@ -70,9 +70,9 @@ class _Run:
         self.tasks = {layer: self.progress.add_task(layer, total=total)
                       for layer, total in the_plan.layer_totals().items() if total}
 
-    def on_password(self, address: str, password: str, status: PasswordStatus) -> None:
+    async def on_password(self, address: str, password: str, status: PasswordStatus) -> None:
         if self.sink is not None:
-            self.sink(address, password, status)  # the pending line is on disk before sending
+            await self.sink(address, password, status)  # on disk before the create is sent
         self.passwords[address] = password
         self.statuses[address] = status
 

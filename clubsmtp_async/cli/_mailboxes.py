@@ -74,7 +74,7 @@ def create_mailbox(
             if password is None:
                 password = generate_password()
                 if sink is not None:
-                    sink(full, password, "pending")  # on disk before the create is sent
+                    sink.write(full, password, "pending")  # on disk before the create is sent
             try:
                 mailbox = await client.mailboxes.create_from(NewMailbox(
                     domain_uuid=domain.uuid, local_part=local, password=password,
@@ -82,11 +82,11 @@ def create_mailbox(
                 ))
             except ClubSMTPError as exc:
                 if sink is not None and not is_ambiguous(exc):
-                    sink(full, password, "not-created")
+                    sink.write(full, password, "not-created")
                 raise
             else:
                 if sink is not None:
-                    sink(full, password, "created")
+                    sink.write(full, password, "created")
             finally:
                 if sink is not None:
                     sink.close()

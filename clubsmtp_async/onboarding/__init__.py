@@ -43,7 +43,7 @@ from ._load import FORMATS, load_tenant, parse_tenant
 from ._password_file import PasswordFile
 from ._passwords import GeneratedPasswords, PasswordStatus, generate_password
 from ._plan import Plan, PlanSummary, eta_text, plan
-from ._report import ActionOutcome, ApplyProgress, ApplyReport, ProgressCallback
+from ._report import ActionOutcome, ApplyProgress, ApplyReport, ProgressCallback, error_json
 from ._schema import SCHEMA_PATH, tenant_schema
 from ._spec import AliasSpec, DomainSpec, MailboxSpec, PasswordSource, TenantSpec
 
@@ -90,6 +90,7 @@ __all__ = [
     "check_tenant",
     "diff",
     "dump_tenant",
+    "error_json",
     "eta_text",
     "export",
     "generate_password",

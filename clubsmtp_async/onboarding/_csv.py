@@ -204,7 +204,8 @@ def _relocate(error: TenantFileError, rows: dict[str, _Row]) -> TenantFileError:
 
 
 def load_csv(
-    path: Path, *, aliases: Path | None = None, environ: Mapping[str, str] | None = None
+    path: Path, *, aliases: Path | None = None, environ: Mapping[str, str] | None = None,
+    check_sources: bool = True,
 ) -> TenantSpec:
     """A `TenantSpec` from a mailboxes CSV and an optional aliases CSV.
 
@@ -236,7 +237,7 @@ def load_csv(
     try:
         return check_tenant(
             TenantSpec(domains=tuple(specs)), source=str(path), base_dir=path.parent,
-            environ=environ,
+            environ=environ, check_sources=check_sources,
         )
     except TenantFileError as error:
         raise _relocate(error, rows) from None

@@ -165,6 +165,7 @@ def parse_tenant(
     source: str = "<string>",
     base_dir: Path | None = None,
     environ: Mapping[str, str] | None = None,
+    check_sources: bool = True,
 ) -> TenantSpec:
     r"""Decode, validate and normalise a tenant file's text.
 
@@ -179,6 +180,8 @@ def parse_tenant(
         source: What to call it in error messages.
         base_dir: The folder relative password files are in (default: the current one).
         environ: Where ``{ env = ... }`` is looked up (default: `os.environ`).
+        check_sources: Check that password variables are set and files exist
+            (False where the file is only passed on, e.g. to a worker elsewhere).
 
     Raises:
         TenantFileError: for the first problem, with its place.
@@ -188,7 +191,8 @@ def parse_tenant(
     if parser is None:
         raise TenantFileError(source, "", f"unknown format {format!r}: use toml, yaml or json")
     spec = _convert(parser(text, source), source)
-    return check_tenant(spec, source=source, base_dir=base_dir, environ=environ)
+    return check_tenant(spec, source=source, base_dir=base_dir, environ=environ,
+                        check_sources=check_sources)
 
 
 def load_tenant(
@@ -197,6 +201,7 @@ def load_tenant(
     aliases: str | os.PathLike[str] | None = None,
     format: str | None = None,
     environ: Mapping[str, str] | None = None,
+    check_sources: bool = True,
 ) -> TenantSpec:
     """Read a tenant file: TOML, YAML, JSON, or a mailboxes CSV.
 
@@ -211,6 +216,7 @@ def load_tenant(
         aliases: With a mailboxes CSV, an optional aliases CSV (``address,forward_to``).
         format: ``"toml"``, ``"yaml"``, ``"json"`` or ``"csv"``.
         environ: Where ``{ env = ... }`` is looked up (default: `os.environ`).
+        check_sources: Check that password variables are set and files exist.
 
     Returns:
         The validated, normalised spec.
@@ -228,9 +234,11 @@ def load_tenant(
     if kind == "csv":
         from ._csv import load_csv
 
-        return load_csv(file, aliases=None if aliases is None else Path(aliases), environ=environ)
+        return load_csv(file, aliases=None if aliases is None else Path(aliases), environ=environ,
+                        check_sources=check_sources)
     if aliases is not None:
         raise TenantFileError(str(file), "", "an aliases CSV goes with a mailboxes CSV only")
     return parse_tenant(
-        read_text(file), kind, source=str(file), base_dir=file.parent, environ=environ
+        read_text(file), kind, source=str(file), base_dir=file.parent, environ=environ,
+        check_sources=check_sources,
     )

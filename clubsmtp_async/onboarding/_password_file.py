@@ -22,7 +22,10 @@ import errno
 import io
 import os
 import stat
+import threading
 from pathlib import Path
+
+import anyio
 
 from .._errors import ValidationError
 from ._errors import OnboardingError
@@ -77,6 +80,7 @@ class PasswordFile:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._fd = -1
+        self._lock = threading.Lock()
         if self.path.exists() or self.path.is_symlink():
             self._fd, info = _open(self.path)  # check it now; it is written to later
             if info.st_size == 0:
@@ -102,21 +106,36 @@ class PasswordFile:
             raise OnboardingError(f"cannot write to the passwords file {self.path}: "
                                   f"{exc.strerror or exc}; the mailbox was not created") from None
 
-    def __call__(self, address: str, password: str, status: PasswordStatus) -> None:
-        """Append one line, flushed to disk before returning.
+    def write(self, address: str, password: str, status: PasswordStatus) -> None:
+        """Append one line, flushed to disk before returning (blocking; thread-safe).
+
+        Raises:
+            OnboardingError: if it cannot be written.
+
+        """
+        with self._lock:
+            self._write_line(address, password, status)
+
+    async def __call__(self, address: str, password: str, status: PasswordStatus) -> None:
+        """Append one line, flushed to disk before returning, without blocking the event loop.
+
+        The write and its fsync run in a worker thread: a layer of creates
+        starting together would otherwise hold up the event loop for as many
+        fsyncs, and delay requests the limiter has already released.
 
         Raises:
             OnboardingError: if it cannot be written (a ``pending`` line: the
                 create is then not sent).
 
         """
-        self._write_line(address, password, status)
+        await anyio.to_thread.run_sync(self.write, address, password, status)
 
     def close(self) -> None:
         """Close the file. Idempotent."""
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        with self._lock:
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
 
     def __del__(self) -> None:
         if getattr(self, "_fd", -1) >= 0:
@@ -132,19 +151,21 @@ class PasswordFile:
         return f"PasswordFile({str(self.path)!r})"
 
     @staticmethod
-    def read(path: str | os.PathLike[str]) -> dict[str, str]:
-        """Address → password, by the file's rule.
+    def read(*paths: str | os.PathLike[str]) -> dict[str, str]:
+        """Address → password, by the file's rule, over one or more files read in order.
 
         For each address, the password of its last ``pending`` or ``created``
-        line whose password was not later marked ``not-created``.
+        line whose password was not later marked ``not-created``. Several files
+        (e.g. one per run, oldest first) read as one.
         """
         candidates: dict[str, list[str]] = {}
-        with open(path, newline="", encoding="utf-8") as handle:
-            for row in csv.DictReader(handle):
-                address, password = row["address"], row["password"]
-                kept = candidates.setdefault(address, [])
-                if row.get("status") == "not-created":
-                    kept[:] = [p for p in kept if p != password]
-                else:
-                    kept.append(password)
+        for path in paths:
+            with open(path, newline="", encoding="utf-8") as handle:
+                for row in csv.DictReader(handle):
+                    address, password = row["address"], row["password"]
+                    kept = candidates.setdefault(address, [])
+                    if row.get("status") == "not-created":
+                        kept[:] = [p for p in kept if p != password]
+                    else:
+                        kept.append(password)
         return {address: kept[-1] for address, kept in candidates.items() if kept}

@@ -17,29 +17,34 @@ from clubsmtp_fleet.passwords import (
 )
 from redis.asyncio import Redis
 
-from clubsmtp_async.onboarding import PasswordFile
+from clubsmtp_async.onboarding import PasswordFile, PasswordStatus
 
 
-def write(directory: Path, tenant: str, attempt: int, lines: list[tuple[str, str]]) -> None:
+def write(directory: Path, tenant: str, attempt: int,
+          lines: list[tuple[str, str, PasswordStatus]]) -> None:
     directory.mkdir(exist_ok=True)
     with PasswordFile(password_file_path(directory, tenant, attempt)) as passwords:
-        for address, password in lines:
-            passwords(address, password)
+        for address, password, status in lines:
+            passwords.write(address, password, status)
 
 
-def test_the_latest_attempt_wins_and_a_retraction_lets_the_earlier_line_stand(
+def test_the_latest_attempt_wins_and_an_unused_password_lets_the_earlier_line_stand(
     tmp_path: Path,
 ) -> None:
-    write(tmp_path, "acme", 1, [("a@acme.example", "first-a"), ("b@acme.example", "first-b")])
-    write(tmp_path, "acme", 2, [("b@acme.example", "second-b"), ("c@acme.example", "second-c"),
-                                ("a@acme.example", "second-a"), ("a@acme.example", "")])
-    write(tmp_path, "acme", 10, [("c@acme.example", "tenth-c")])  # numeric order, not text
-    write(tmp_path, "acme.eu", 3, [("a@acme.example", "other-tenant")])
+    write(tmp_path, "acme", 1, [("a@acme.example", "first-a", "pending"),
+                                ("b@acme.example", "first-b", "pending")])
+    write(tmp_path, "acme", 2, [("b@acme.example", "second-b", "pending"),
+                                ("b@acme.example", "second-b", "created"),
+                                ("c@acme.example", "second-c", "pending"),
+                                ("a@acme.example", "second-a", "pending"),
+                                ("a@acme.example", "second-a", "not-created")])
+    write(tmp_path, "acme", 10, [("c@acme.example", "tenth-c", "created")])  # numeric order
+    write(tmp_path, "acme.eu", 3, [("a@acme.example", "other-tenant", "created")])
     (tmp_path / "acme.notes.csv").write_text("address,password\na@acme.example,nope\n")
     assert [p.name for p in attempt_files(tmp_path, "acme")] == [
         "acme.000001.csv", "acme.000002.csv", "acme.000010.csv"]
     assert read_passwords(tmp_path, "acme") == {
-        "a@acme.example": "first-a",  # attempt 2 retracted its unused one
+        "a@acme.example": "first-a",  # attempt 2's was never used
         "b@acme.example": "second-b",
         "c@acme.example": "tenth-c",
     }
@@ -48,8 +53,8 @@ def test_the_latest_attempt_wins_and_a_retraction_lets_the_earlier_line_stand(
 
 
 def test_attempt_numbers_past_six_digits_still_sort(tmp_path: Path) -> None:
-    write(tmp_path, "acme", 999_999, [("a@acme.example", "old")])
-    write(tmp_path, "acme", 1_000_000, [("a@acme.example", "new")])
+    write(tmp_path, "acme", 999_999, [("a@acme.example", "old", "created")])
+    write(tmp_path, "acme", 1_000_000, [("a@acme.example", "new", "created")])
     assert read_passwords(tmp_path, "acme") == {"a@acme.example": "new"}
 
 
@@ -72,13 +77,13 @@ async def test_an_attempt_writes_a_0600_file_only_once_it_has_a_password(
     with AttemptPasswords(directory, "acme", lease) as passwords:
         assert passwords.path == directory / "acme.000001.csv"
         assert not directory.exists()  # nothing generated, nothing written
-        await passwords("a@acme.example", "pw-a")
-        await passwords("b@acme.example", "pw-b")
+        await passwords("a@acme.example", "pw-a", "pending")
+        await passwords("a@acme.example", "pw-a", "created")
+        await passwords("b@acme.example", "pw-b", "pending")
+        await passwords("b@acme.example", "pw-b", "not-created")
         assert passwords.written == ["a@acme.example", "b@acme.example"]
-        assert await passwords.retract_unused(["a@acme.example"]) == ["b@acme.example"]
     assert os.stat(directory).st_mode & 0o777 == 0o700
     assert os.stat(passwords.path).st_mode & 0o777 == 0o600
-    assert PasswordFile.read(passwords.path) == {"a@acme.example": "pw-a", "b@acme.example": ""}
     assert read_passwords(directory, "acme") == {"a@acme.example": "pw-a"}
 
 
@@ -88,12 +93,12 @@ async def test_no_password_is_written_once_the_lease_is_lost(
     tmp_path: Path, lease: TenantLease, redis_url: str, queue_name: str
 ) -> None:
     with AttemptPasswords(tmp_path, "acme", lease) as passwords:
-        await passwords("a@acme.example", "pw-a")
+        await passwords("a@acme.example", "pw-a", "pending")
         client = Redis.from_url(redis_url)
         await client.set(lease_key(queue_name, "acme"), "elsewhere:1:token")  # taken over
         await client.aclose()
         with pytest.raises(LeaseLost):
-            await passwords("b@acme.example", "pw-b")
+            await passwords("b@acme.example", "pw-b", "pending")
     assert PasswordFile.read(passwords.path) == {"a@acme.example": "pw-a"}
 
 

@@ -43,10 +43,10 @@ def test_the_file_is_created_0600_only_when_a_password_comes(tmp_path: Path) -> 
     path = tmp_path / "pw.csv"
     sink = PasswordFile(path)
     assert not path.exists()
-    sink("a@x.example", "p1", "pending")
-    sink("a@x.example", "p1", "created")
-    sink("b@x.example", "p2", "pending")
-    sink("b@x.example", "p2", "not-created")
+    sink.write("a@x.example", "p1", "pending")
+    sink.write("a@x.example", "p1", "created")
+    sink.write("b@x.example", "p2", "pending")
+    sink.write("b@x.example", "p2", "not-created")
     sink.close()
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     assert path.read_text().splitlines()[0] == "address,password,status"
@@ -69,7 +69,7 @@ def test_short_writes_are_completed(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setattr(os, "write", one_byte_at_a_time)
     with PasswordFile(tmp_path / "pw.csv") as sink:
-        sink("a@x.example", "a-long-generated-password", "pending")
+        sink.write("a@x.example", "a-long-generated-password", "pending")
     monkeypatch.undo()
     assert PasswordFile.read(tmp_path / "pw.csv") == {"a@x.example": "a-long-generated-password"}
 
@@ -143,7 +143,7 @@ async def test_an_unanswered_create_keeps_its_password_as_pending(tmp_path: Path
     tenant = '[[domains]]\nname = "pw.example"\n[[domains.mailboxes]]\nlocal_part = "solo"\n'
 
     def then_fail(address: str, password: str, status: Any) -> None:
-        sink(address, password, status)
+        sink.write(address, password, status)
         if status == "pending":  # planned already: the create succeeds on the server,
             # its answer is a 500, and so is every look-up after it.
             emulator.faults.add("POST", "/v1/mailboxes", ErrorAfter(), times=1)
@@ -159,3 +159,15 @@ async def test_an_unanswered_create_keeps_its_password_as_pending(tmp_path: Path
     assert report.to_json(include_passwords=True)["passwords"][0]["status"] == "pending"
     assert emulator.check_password(uuids(emulator)[address], report.passwords.get(address) or "")
     assert all_real(emulator, tmp_path / "pw.csv")
+
+
+def test_several_files_read_as_one(tmp_path: Path) -> None:
+    with PasswordFile(tmp_path / "1.csv") as first:
+        first.write("a@x.example", "old", "pending")  # killed: outcome unknown
+    with PasswordFile(tmp_path / "2.csv") as second:
+        second.write("a@x.example", "new", "pending")
+        second.write("a@x.example", "new", "not-created")  # the old one had worked
+        second.write("b@x.example", "b1", "pending")
+        second.write("b@x.example", "b1", "created")
+    assert PasswordFile.read(tmp_path / "1.csv", tmp_path / "2.csv") == {
+        "a@x.example": "old", "b@x.example": "b1"}

@@ -19,7 +19,7 @@ PUBLIC = sorted([
     "PasswordStatus",
     "Plan", "PlanError", "PlanFileError", "PlanSummary", "ProgressCallback", "RemoveListEntry",
     "ReplaceAlias", "TenantFileError", "TenantSpec", "UpdateMailbox", "apply", "check_tenant",
-    "diff", "dump_tenant", "eta_text", "export", "generate_password", "load_tenant",
+    "diff", "dump_tenant", "error_json", "eta_text", "export", "generate_password", "load_tenant",
     "parse_tenant", "plan", "read_account", "tenant_schema",
 ])
 MODULES = sorted(

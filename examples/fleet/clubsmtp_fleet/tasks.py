@@ -223,7 +223,6 @@ class FleetWorker:
         with AttemptPasswords(self.config.passwords_dir, tenant, lease) as passwords:
             report = await apply(self.client, spec, on_progress=heartbeat.on_progress,
                                  on_password=passwords)
-            await passwords.retract_unused(report.passwords)
         logger.info("tenant %s: attempt %d: %s", tenant, attempt, report.counts)
         if _has_passing_failures(report) and job.attempts < job.retries:
             raise RetryableFailure(f"tenant {tenant}: {len(report.failed)} action(s) failed")
