@@ -17,7 +17,7 @@ build → (retry loop: in-flight slot → limit → exchange → decode → map 
   waits for its turn.
 - **Exchange.** `_http.exchange`: no redirects, an overall deadline, a size cap.
 - **Event loops.** What belongs to one event loop (the connection pool, the
-  in-flight limiter, the calls `aclose()` wakes) lives in `_LoopState`,
+  in-flight limiter, the calls `aclose()` wakes) lives in `_shared.LoopState`,
   re-created when the client is used from another loop (`_loop`).
 """
 
@@ -27,7 +27,7 @@ import functools
 import logging
 import warnings
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar, cast
 
@@ -49,6 +49,7 @@ from ._config import (
 )
 from ._endpoint import Endpoint
 from ._errors import (
+    APITimeoutError,
     ClientClosedError,
     ClubSMTPError,
     NotFoundError,
@@ -57,10 +58,10 @@ from ._errors import (
 )
 from ._http import ACCEPT_ENCODING, build_request, exchange, is_http_client, new_http_client
 from ._limiter import LeakyBucketLimiter, Limiter, NoLimiter
-from ._loop import LoopRef, current_loop
 from ._models import Ping
 from ._resources import PING, Aliases, Domains, Mailboxes
 from ._retry import RetryPolicy, is_ambiguous
+from ._shared import LoopState, Shared
 
 if TYPE_CHECKING:
     from ._bulk import Bulk
@@ -73,63 +74,6 @@ T = TypeVar("T")
 
 _ENCODER = msgspec.json.Encoder()
 _CLOSED = "this AsyncClient is closed; create a new one"
-
-
-@dataclass
-class _LoopState:
-    """What belongs to the event loop the client is used in."""
-
-    loop: LoopRef
-    http: httpx.AsyncClient
-    in_flight: anyio.CapacityLimiter | None
-    turn: anyio.Lock = field(default_factory=anyio.Lock)  # see `_take_turn`
-    calls: set[anyio.CancelScope] = field(default_factory=set)  # woken by aclose()
-    foreign_http: bool = False  # the caller's http_client, first used in another loop
-
-
-@dataclass
-class _Shared:
-    """What a client and its `with_options` copies share."""
-
-    http: httpx.AsyncClient
-    owns_http: bool
-    limiter: Limiter
-    owns_limiter: bool
-    max_in_flight: int | None
-    timeout: httpx.Timeout
-    closed: bool = False
-    here: _LoopState | None = None
-
-    def for_this_loop(self) -> _LoopState:
-        """The state of the running event loop, made on first use in it."""
-        loop = current_loop()
-        here = self.here
-        if here is None or not here.loop.is_(loop):
-            here = self.here = self._enter(loop, first=here is None)
-        return here
-
-    def _enter(self, loop: object, *, first: bool) -> _LoopState:
-        # A pool is bound to the loop that opened its connections: the client's
-        # own is replaced (the old loop's connections are dropped with it); the
-        # caller's is kept, and a failure in it is explained (`_foreign_loop`).
-        if not first and self.owns_http:
-            self.http = new_http_client(pool_limits(self.max_in_flight), self.timeout)
-        in_flight = None if self.max_in_flight is None else anyio.CapacityLimiter(
-            self.max_in_flight
-        )
-        foreign_http = not first and not self.owns_http
-        return _LoopState(LoopRef(loop), self.http, in_flight, foreign_http=foreign_http)
-
-    def wake_calls(self) -> None:
-        """Cancel every call in progress in the running loop (for `aclose`)."""
-        here = self.here
-        if here is not None and here.loop.is_(current_loop()):
-            for scope in here.calls:
-                scope.cancel()
-
-    def pool_is_here(self) -> bool:
-        """Whether the current pool was opened in the running loop (or never used)."""
-        return self.here is None or self.here.loop.is_(current_loop())
 
 
 @dataclass
@@ -215,7 +159,7 @@ class AsyncClient:
         )
         self._json_headers = self._headers.copy()
         self._json_headers["Content-Type"] = "application/json"
-        self._shared = _Shared(
+        self._shared = Shared(
             http=http_client or new_http_client(pool_limits(in_flight), self._timeout),
             owns_http=http_client is None,
             limiter=chosen_limiter,
@@ -394,14 +338,7 @@ class AsyncClient:
         attempt = functools.partial(
             self._attempt, here, endpoint, path, query, content, state, find_existing
         )
-        # aclose() cancels this scope: the call ends at once, wherever it waits.
-        with anyio.CancelScope() as scope:
-            here.calls.add(scope)
-            try:
-                return await self._retried(attempt, endpoint.method, state, find_existing)
-            finally:
-                here.calls.discard(scope)
-        raise ClientClosedError(f"{endpoint.method} {path}: the AsyncClient was closed meanwhile")
+        return await self._retried(attempt, endpoint.method, state, find_existing)
 
     async def _retried(
         self,
@@ -411,7 +348,9 @@ class AsyncClient:
         find_existing: Callable[[], Awaitable[T | None]] | None,
     ) -> T:
         try:
-            return await self._retry.call(attempt, method, can_recover=find_existing is not None)
+            return await self._retry.call(
+                attempt, method, can_recover=find_existing is not None, sleep=self._backoff
+            )
         except ClubSMTPError:
             if state.ambiguous and find_existing is not None:
                 existing = await find_existing()
@@ -421,7 +360,7 @@ class AsyncClient:
 
     async def _attempt(
         self,
-        here: _LoopState,
+        here: LoopState,
         endpoint: Endpoint[T],
         path: str,
         query: Mapping[str, str] | None,
@@ -448,20 +387,55 @@ class AsyncClient:
 
     async def _send(
         self,
-        here: _LoopState,
+        here: LoopState,
         method: str,
         path: str,
         query: Mapping[str, str] | None,
         content: bytes | None,
     ) -> httpx.Response:
-        await self._take_turn(here)
-        try:
-            return await self._exchange(here, method, path, query, content)
-        finally:
-            if here.in_flight is not None:
-                here.in_flight.release()
+        """One attempt: its turn, then its exchange, in one cancel scope.
 
-    async def _take_turn(self, here: _LoopState) -> None:
+        `aclose()` cancels the scope, wherever the attempt waits; during the
+        exchange the scope also carries the attempt's deadline. One scope, not
+        two: each costs microseconds on every request.
+        """
+        request: httpx.Request | None = None
+        with anyio.CancelScope() as scope:
+            here.calls.add(scope)
+            try:
+                await self._take_turn(here)
+                try:
+                    request = self._build(here, method, path, query, content)
+                    if self._deadline is not None:
+                        scope.deadline = anyio.current_time() + self._deadline
+                    return await self._exchange(here, request, f"{method} {path}")
+                finally:
+                    if here.in_flight is not None:
+                        here.in_flight.release()
+            finally:
+                here.calls.discard(scope)
+        if self._shared.closed or self._deadline is None:  # only aclose() or the deadline
+            raise ClientClosedError(f"{method} {path}: the AsyncClient was closed meanwhile")
+        raise APITimeoutError(
+            f"{method} {path} timed out: no complete response within the attempt deadline "
+            f"of {self._deadline:g} s",
+            request=request,
+            request_sent=True,  # perhaps: the deadline may have passed at any point
+        )
+
+    async def _backoff(self, seconds: float) -> None:
+        """The wait before a retry, which `aclose()` ends at once too."""
+        here = self._shared.for_this_loop()
+        with anyio.CancelScope() as scope:
+            here.calls.add(scope)
+            try:
+                await self._retry.sleep(seconds)
+            finally:
+                here.calls.discard(scope)
+        if scope.cancelled_caught:  # only aclose() cancels it
+            raise ClientClosedError("the AsyncClient was closed while a call waited to retry")
+
+    async def _take_turn(self, here: LoopState) -> None:
         """Wait for an in-flight slot, then for the limiter: in call order (see the module doc)."""
         shared = self._shared
         in_flight = here.in_flight
@@ -483,15 +457,15 @@ class AsyncClient:
                 in_flight.release()
             raise ClientClosedError("this AsyncClient was closed while the request waited")
 
-    async def _exchange(
+    def _build(
         self,
-        here: _LoopState,
+        here: LoopState,
         method: str,
         path: str,
         query: Mapping[str, str] | None,
         content: bytes | None,
-    ) -> httpx.Response:
-        request = build_request(
+    ) -> httpx.Request:
+        return build_request(
             here.http,
             method,
             self.base_url + path,
@@ -500,15 +474,10 @@ class AsyncClient:
             headers=self._headers if content is None else self._json_headers,
             timeout=self._timeout,
         )
-        what = f"{method} {path}"
+
+    async def _exchange(self, here: LoopState, request: httpx.Request, what: str) -> httpx.Response:
         try:
-            return await exchange(
-                here.http,
-                request,
-                what=what,
-                deadline=self._deadline,
-                max_bytes=self._max_response_bytes,
-            )
+            return await exchange(here.http, request, what=what, max_bytes=self._max_response_bytes)
         except RuntimeError as exc:
             if here.foreign_http and not isinstance(exc, ClubSMTPError):
                 raise _foreign_loop(what) from exc

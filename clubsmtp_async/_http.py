@@ -1,6 +1,6 @@
 """One attempt's HTTP exchange: the only code on the request path that speaks httpx.
 
-`exchange()` sends one request and reads its response whole, and keeps four
+`exchange()` sends one request and reads its response whole, and keeps these
 promises whatever `httpx.AsyncClient` it is given (the SDK's own, the user's,
 or `aiohttp_http_client()`):
 
@@ -8,10 +8,12 @@ or `aiohttp_http_client()`):
   never followed — even by a client made with ``follow_redirects=True``, which
   would re-send a create's body (a mailbox password included) to whatever
   host the ``Location`` names.
-- **A deadline.** httpx bounds each read and each write, not their sum, so a
-  server that trickles bytes (headers, body, or endless ``1xx`` responses)
-  would keep an attempt alive for ever; the whole exchange runs under one
-  deadline and ends in `APITimeoutError`.
+- **Under a deadline.** httpx bounds each read and each write, not their sum,
+  so a server that trickles bytes (headers, body, or endless ``1xx``
+  responses) would keep an attempt alive for ever; the caller runs the whole
+  exchange in an anyio cancel scope with the attempt's deadline (`_client`),
+  which ends it in `APITimeoutError`. Nothing here may swallow that
+  cancellation.
 - **A size cap.** The body is read in steps and decompressed in bounded steps
   (at most `_STEP` bytes out per step), so a small compressed body that
   expands to gigabytes is refused after `max_bytes`, never held whole.
@@ -25,23 +27,18 @@ from __future__ import annotations
 import zlib
 from collections.abc import AsyncIterator, Iterator, Mapping
 
-import anyio
 import httpx
 
 from ._errors import APIConnectionError, APITimeoutError, UnexpectedResponseError
 
 __all__ = [
     "ACCEPT_ENCODING",
-    "HttpClient",
     "build_request",
     "connection_error",
     "exchange",
     "is_http_client",
     "new_http_client",
 ]
-
-HttpClient = httpx.AsyncClient
-"""The HTTP client type the SDK sends through."""
 
 ACCEPT_ENCODING = "gzip, deflate"
 """The encodings the SDK asks for: the ones it decompresses in bounded steps."""
@@ -82,39 +79,34 @@ async def exchange(
     request: httpx.Request,
     *,
     what: str,
-    deadline: float | None,
     max_bytes: int | None,
 ) -> httpx.Response:
-    """Send `request` and read its response whole, within `deadline` and `max_bytes`.
+    """Send `request` and read its response whole, refusing redirects and bodies over `max_bytes`.
+
+    The caller bounds it in time: it runs in a cancel scope with the attempt's
+    deadline (`_client`), since the deadline is anyio's, not httpx's.
 
     Args:
         http: The client to send through.
         request: The request (from `build_request`).
         what: ``"METHOD /path"`` for messages (never a header or a body).
-        deadline: Seconds the whole exchange may take; None for no deadline.
         max_bytes: The largest body accepted, decompressed; None for no cap.
 
     Returns:
         The response, its body read (``response.content``).
 
     Raises:
-        APITimeoutError: the deadline passed, or an httpx timeout fired.
+        APITimeoutError: an httpx timeout fired.
         APIConnectionError: the connection failed or broke, or the body could
             not be decompressed.
         UnexpectedResponseError: a redirect, a body over `max_bytes`, or an
             encoding the SDK did not ask for.
 
     """
-    with anyio.move_on_after(deadline):
-        try:
-            return await _send_and_read(http, request, what, max_bytes)
-        except httpx.RequestError as exc:
-            raise connection_error(exc, what) from exc
-    raise APITimeoutError(
-        f"{what} timed out: no complete response within the attempt deadline of {deadline} s",
-        request=request,
-        request_sent=True,  # perhaps: the deadline may have passed at any point
-    )
+    try:
+        return await _send_and_read(http, request, what, max_bytes)
+    except httpx.RequestError as exc:
+        raise connection_error(exc, what) from exc
 
 
 async def _send_and_read(
