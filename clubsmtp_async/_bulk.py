@@ -33,6 +33,7 @@ from ._bulk_types import (
 )
 from ._errors import ValidationError
 from ._models import Alias, Domain, ListEntry, Mailbox, NewAlias, NewMailbox
+from ._validation import domain_name
 
 if TYPE_CHECKING:
     from ._client import AsyncClient
@@ -86,7 +87,9 @@ class BulkCall(Generic[I, T]):
 
         Raises:
             BulkAborted: with ``fail_fast=True``, carrying the partial result.
-            ValidationError: if `concurrency` is not a whole number >= 1.
+            ValidationError: if `concurrency` is not a whole number >= 1, `items`
+                not an iterable of items (a lone string is refused), `on_progress`
+                not callable or `fail_fast` not a bool.
 
         """
         stream = BulkStreamCall(self._client, self._op)(
@@ -128,7 +131,9 @@ class BulkStreamCall(Generic[I, T]):
                 raises `BulkAborted` once the finished items are yielded.
 
         Raises:
-            ValidationError: if `concurrency` is not a whole number >= 1.
+            ValidationError: if `concurrency` is not a whole number >= 1, `items`
+                not an iterable of items (a lone string is refused), `on_progress`
+                not callable or `fail_fast` not a bool.
 
         """
         return BulkStream(
@@ -204,7 +209,8 @@ def _result(succeeded: list[tuple[int, T]], failed: list[BulkFailure]) -> BulkRe
 
 def _expect(item: object, cls: type[S]) -> S:
     if not isinstance(item, cls):
-        raise ValidationError(f"expected a {cls.__name__}, got {type(item).__name__}: {item!r}")
+        # The type only, never the item: a dict row from csv.DictReader holds a password.
+        raise ValidationError(f"expected a {cls.__name__}, got a {type(item).__name__}")
     return item
 
 
@@ -281,7 +287,8 @@ async def _delete_alias(client: AsyncClient, uuid: str) -> None:
 
 
 def _domain_key(name: Any) -> Hashable:
-    return str(name).rstrip(".").lower()
+    # The name as sent, so that `bücher.example` and `xn--bcher-kva.example` chain.
+    return domain_name(name)
 
 
 def _change_key(change: Any) -> Hashable:

@@ -46,11 +46,12 @@ from anyio.abc import TaskGroup
 
 from ._bulk_types import BulkAborted, BulkFailure, BulkOutcome, BulkProgress, ProgressCallback
 from ._errors import ValidationError
+from ._validation import shown
 
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup  # type: ignore[import-not-found,unused-ignore]
 
-__all__ = ["BulkStream", "Items", "run_options"]
+__all__ = ["BulkStream", "Items", "check_call", "run_options"]
 
 I = TypeVar("I")  # noqa: E741 - the item type, as in the public signatures
 T = TypeVar("T")
@@ -70,8 +71,32 @@ def run_options(concurrency: object) -> int:
 
     """
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise ValidationError(f"concurrency must be a whole number >= 1, got {concurrency!r}")
+        raise ValidationError(
+            f"concurrency must be a whole number >= 1, got {shown(concurrency)}"
+        )
     return concurrency
+
+
+def check_call(items: object, on_progress: object, fail_fast: object) -> None:
+    """Refuse the other arguments of a bulk call before anything starts.
+
+    Raises:
+        ValidationError: if `items` is not an iterable or async iterable of items
+            (a single string is refused: it would run once per character), if
+            `on_progress` is neither None nor callable, or `fail_fast` not a bool.
+
+    """
+    if isinstance(items, (str, bytes)) or not isinstance(items, (Iterable, AsyncIterable)):
+        raise ValidationError(
+            "items must be a list, an iterable or an async iterable of items, "
+            f"got a {type(items).__name__}"
+        )
+    if on_progress is not None and not callable(on_progress):
+        raise ValidationError(
+            f"on_progress must be a function or None, got a {type(on_progress).__name__}"
+        )
+    if not isinstance(fail_fast, bool):
+        raise ValidationError(f"fail_fast must be True or False, got {shown(fail_fast)}")
 
 
 def _puller(items: Items[Any]) -> tuple[Callable[[], Awaitable[Any]], Any]:
@@ -212,6 +237,7 @@ class BulkStream(Generic[T]):
         fail_fast: bool,
         first_index: int = 0,
     ) -> None:
+        check_call(items, on_progress, fail_fast)
         self._args = (call, key_of, items, run_options(concurrency), first_index)
         self._on_progress = on_progress
         self._fail_fast = fail_fast

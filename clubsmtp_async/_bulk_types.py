@@ -13,6 +13,8 @@ from typing import Any, Generic, TypeVar
 import msgspec
 
 from ._errors import ClubSMTPError, ValidationError
+from ._models import NewAlias, NewMailbox
+from ._validation import shown
 
 __all__ = [
     "BulkAborted",
@@ -57,8 +59,9 @@ class SenderPattern(msgspec.Struct, frozen=True):
             return item
         if isinstance(item, tuple) and len(item) == 2:
             return cls(item[0], item[1])
-        raise ValidationError(
-            f"expected a SenderPattern or a (mailbox_uuid, pattern) tuple, got {item!r}"
+        raise ValidationError(  # the type only: the item could hold anything
+            "expected a SenderPattern or a (mailbox_uuid, pattern) tuple, "
+            f"got a {type(item).__name__}"
         )
 
 
@@ -119,6 +122,9 @@ class BulkFailure:
     item: Any
     error: Exception
 
+    def __repr__(self) -> str:
+        return f"BulkFailure(index={self.index}, item={item_repr(self.item)}, error={self.error!r})"
+
 
 @dataclass(frozen=True, slots=True)
 class BulkOutcome(Generic[T]):
@@ -137,6 +143,12 @@ class BulkOutcome(Generic[T]):
     item: Any
     result: T | None
     error: Exception | None
+
+    def __repr__(self) -> str:
+        return (
+            f"BulkOutcome(index={self.index}, item={item_repr(self.item)}, "
+            f"result={self.result!r}, error={self.error!r})"
+        )
 
     @property
     def ok(self) -> bool:
@@ -240,6 +252,25 @@ class BulkAborted(BulkError):
         """Record the partial result (done by the collecting forms)."""
         self.result = result
         self.failures = result.failed
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def item_repr(item: object) -> str:
+    """An item as the reprs show it: never a password.
+
+    The SDK's item types (`NewMailbox` hides its password), scalars and tuples
+    of scalars are shown; anything else by its type only, e.g. ``<dict>`` for
+    a ``csv.DictReader`` row that holds a password.
+    """
+    if isinstance(item, (NewMailbox, NewAlias, SenderPattern, MailboxChange)):
+        return repr(item)
+    if isinstance(item, tuple) and len(item) <= 4 and all(isinstance(x, _SCALARS) for x in item):
+        return repr(item)
+    if isinstance(item, _SCALARS):
+        return shown(item)
+    return f"<{type(item).__name__}>"
 
 
 def _summary(failures: list[BulkFailure]) -> str:

@@ -1,45 +1,67 @@
 """`AsyncClient`: configuration, lifecycle, and the one request path.
 
 Every call of every resource goes through `AsyncClient._request`:
-build → (retry loop: limit → send → decode → map errors) → result.
-The limiter is acquired once per attempt, before an HTTP connection is taken,
-so pool and connect timeouts never tick while a request waits for its turn.
+build → (retry loop: in-flight slot → limit → exchange → decode → map errors) → result.
+
+- **In flight.** At most `max_in_flight` HTTP requests of a client (and its
+  copies) are in flight; the others queue, FIFO, on an anyio `CapacityLimiter`.
+  httpcore's pool bookkeeping grows with the square of the requests waiting
+  for a connection, so the queue is kept here, where it costs O(1) a request.
+  The slot is taken *before* the rate limiter: a request past the limiter is
+  sent at once, so a 429 pause holds every request not yet sent. Taking the
+  slot and then the limiter's turn is one step under a FIFO lock (`_turn`), so
+  callers reach the limiter in call order even where the scheduler wakes two
+  of them in the same tick in another order (trio shuffles them on purpose).
+- **Limit.** The rate limiter is acquired once per attempt, before an HTTP
+  connection is taken, so pool and connect timeouts never tick while a request
+  waits for its turn.
+- **Exchange.** `_http.exchange`: no redirects, an overall deadline, a size cap.
+- **Event loops.** What belongs to one event loop (the connection pool, the
+  in-flight limiter, the calls `aclose()` wakes) lives in `_shared.LoopState`,
+  re-created when the client is used from another loop (`_loop`).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import time
 import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar, cast
 
+import anyio
 import httpx
 import msgspec
 
 from ._config import (
-    DEFAULT_LIMITS,
+    DEFAULT_MAX_IN_FLIGHT,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    attempt_deadline,
+    pool_limits,
     resolve_api_key,
     resolve_base_url,
+    resolve_max_in_flight,
+    resolve_max_response_bytes,
     resolve_timeout,
     user_agent,
 )
 from ._endpoint import Endpoint
 from ._errors import (
-    APIConnectionError,
     APITimeoutError,
     ClientClosedError,
     ClubSMTPError,
     NotFoundError,
     RateLimitError,
+    ValidationError,
 )
+from ._http import ACCEPT_ENCODING, build_request, exchange, is_http_client, new_http_client
 from ._limiter import LeakyBucketLimiter, Limiter, NoLimiter
 from ._models import Ping
 from ._resources import PING, Aliases, Domains, Mailboxes
 from ._retry import RetryPolicy, is_ambiguous
+from ._shared import LoopState, Shared
 
 if TYPE_CHECKING:
     from ._bulk import Bulk
@@ -50,19 +72,8 @@ logger = logging.getLogger("clubsmtp_async")
 
 T = TypeVar("T")
 
-_UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _ENCODER = msgspec.json.Encoder()
-
-
-@dataclass
-class _Shared:
-    """What a client and its `with_options` copies share."""
-
-    http: httpx.AsyncClient
-    owns_http: bool
-    limiter: Limiter
-    owns_limiter: bool
-    closed: bool = False
+_CLOSED = "this AsyncClient is closed; create a new one"
 
 
 @dataclass
@@ -82,12 +93,22 @@ class AsyncClient:
         requests_per_minute: The key's ceiling; the client never sends faster.
             None disables pacing (a 429 still pauses every task).
         max_retries: Retries after a failed attempt; 0 disables retrying.
-        timeout: Seconds, or an `httpx.Timeout`.
+        timeout: Seconds, or an `httpx.Timeout`: each phase (connect, each read,
+            each write, pool) is bounded by it, and a whole attempt by its
+            longest phase (``timeout=30``: 30 s per attempt).
         limiter: A shared limiter (e.g. `RedisLimiter`) used instead of the in-process one.
         http_client: Your own `httpx.AsyncClient`; the SDK never closes it.
+            Redirects are never followed, whatever it was built with.
+        max_in_flight: At most this many HTTP requests in flight at once (the
+            others wait their turn, first come first served); shared with the
+            `with_options` copies. None removes the bound.
+        max_response_bytes: The largest response body read (after
+            decompression); a larger one raises `UnexpectedResponseError`.
+            None removes the cap.
 
     Raises:
-        ValidationError: if there is no API key or the base URL is refused.
+        ValidationError: if there is no API key, or an argument is of the wrong
+            type or out of range (e.g. an ``http://`` URL to a remote host).
 
     Example:
         ```python
@@ -107,26 +128,44 @@ class AsyncClient:
         timeout: float | httpx.Timeout | None = 30.0,
         limiter: Limiter | None = None,
         http_client: httpx.AsyncClient | None = None,
+        max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
+        # Everything is checked before anything is made.
         self._api_key = resolve_api_key(api_key)
         self.base_url = resolve_base_url(base_url)
         self._timeout = resolve_timeout(timeout)
+        self._deadline = attempt_deadline(self._timeout)
         self._retry = RetryPolicy(max_retries)
+        self._max_response_bytes = resolve_max_response_bytes(max_response_bytes)
+        in_flight = resolve_max_in_flight(max_in_flight)
+        if limiter is not None and not isinstance(limiter, Limiter):
+            raise ValidationError(
+                "limiter must be a Limiter (with acquire, on_rate_limited and aclose), "
+                f"got a {type(limiter).__name__}"
+            )
+        if http_client is not None and not is_http_client(http_client):
+            raise ValidationError(
+                f"http_client must be an httpx.AsyncClient, got a {type(http_client).__name__}"
+            )
+        chosen_limiter = limiter or _default_limiter(requests_per_minute)
         self._headers = httpx.Headers(
             {
                 "Authorization": f"Bearer {self._api_key.reveal()}",
                 "User-Agent": user_agent(),
                 "Accept": "application/json",
+                "Accept-Encoding": ACCEPT_ENCODING,
             }
         )
         self._json_headers = self._headers.copy()
         self._json_headers["Content-Type"] = "application/json"
-        http = http_client or httpx.AsyncClient(limits=DEFAULT_LIMITS, timeout=self._timeout)
-        self._shared = _Shared(
-            http=http,
+        self._shared = Shared(
+            http=http_client or new_http_client(pool_limits(in_flight), self._timeout),
             owns_http=http_client is None,
-            limiter=limiter or _default_limiter(requests_per_minute),
+            limiter=chosen_limiter,
             owns_limiter=limiter is None,
+            max_in_flight=in_flight,
+            timeout=self._timeout,
         )
         self._owner = True
         self._attach_resources()
@@ -156,8 +195,23 @@ class AsyncClient:
 
     @property
     def timeout(self) -> httpx.Timeout:
-        """The timeout of each attempt."""
+        """The timeout of each phase of an attempt."""
         return self._timeout
+
+    @property
+    def attempt_deadline(self) -> float | None:
+        """Seconds one attempt may take in all (the longest phase of `timeout`)."""
+        return self._deadline
+
+    @property
+    def max_in_flight(self) -> int | None:
+        """At most this many HTTP requests in flight at once (shared with the copies)."""
+        return self._shared.max_in_flight
+
+    @property
+    def max_response_bytes(self) -> int | None:
+        """The largest response body read, after decompression."""
+        return self._max_response_bytes
 
     @property
     def limiter(self) -> Limiter:
@@ -174,10 +228,20 @@ class AsyncClient:
         *,
         max_retries: int | None = None,
         timeout: float | httpx.Timeout | None = None,
+        max_response_bytes: int | None = None,
     ) -> AsyncClient:
-        """A copy with other settings that shares the connection pool and the limiter.
+        """A copy with other settings that shares the pool, the limiter and `max_in_flight`.
 
         Closing a copy does nothing; closing the original closes the pool for both.
+
+        Args:
+            max_retries: Retries after a failed attempt (None: keep).
+            timeout: Seconds or an `httpx.Timeout` (None: keep).
+            max_response_bytes: The largest response body read (None: keep).
+
+        Raises:
+            ValidationError: if an option is of the wrong type or out of range.
+
         """
         copy = object.__new__(AsyncClient)
         copy.__dict__.update(self.__dict__)
@@ -186,6 +250,9 @@ class AsyncClient:
             copy._retry = RetryPolicy(max_retries)
         if timeout is not None:
             copy._timeout = resolve_timeout(timeout)
+            copy._deadline = attempt_deadline(copy._timeout)
+        if max_response_bytes is not None:
+            copy._max_response_bytes = resolve_max_response_bytes(max_response_bytes)
         copy._attach_resources()
         return copy
 
@@ -194,18 +261,30 @@ class AsyncClient:
         return await self._request(PING)
 
     async def aclose(self) -> None:
-        """Close the connection pool and limiter the client created. Idempotent."""
-        if not self._owner or self._shared.closed:
+        """Close the connection pool and limiter the client created. Idempotent.
+
+        Every call still in progress (waiting for its turn in the limiter, for
+        an in-flight slot, for a retry, or for its response) ends at once with
+        `ClientClosedError`; so do the calls of the copies.
+        """
+        shared = self._shared
+        if not self._owner or shared.closed:
             return
-        self._shared.closed = True
-        if self._shared.owns_http:
-            await self._shared.http.aclose()
-        if self._shared.owns_limiter:
-            await self._shared.limiter.aclose()
+        shared.closed = True
+        shared.wake_calls()
+        # Shielded: a caller cancelled meanwhile (or closing from inside a call,
+        # whose scope was just cancelled) still closes everything.
+        with anyio.CancelScope(shield=True):
+            # A pool whose connections belong to an earlier, ended event loop
+            # cannot be closed from this one; it is dropped instead.
+            if shared.owns_http and shared.pool_is_here():
+                await shared.http.aclose()
+            if shared.owns_limiter:
+                await shared.limiter.aclose()
 
     async def __aenter__(self) -> AsyncClient:
         if self._shared.closed:
-            raise ClientClosedError("this AsyncClient is closed; create a new one")
+            raise ClientClosedError(_CLOSED)
         return self
 
     async def __aexit__(
@@ -251,16 +330,26 @@ class AsyncClient:
 
         """
         if self._shared.closed:
-            raise ClientClosedError("this AsyncClient is closed; create a new one")
+            raise ClientClosedError(_CLOSED)
+        here = self._shared.for_this_loop()
         path = endpoint.format_path(ids)
-        content = None if body is None else _ENCODER.encode(body)
+        content = None if body is None else _encode(body)
         state = _CallState()
         attempt = functools.partial(
-            self._attempt, endpoint, path, query, content, state, find_existing
+            self._attempt, here, endpoint, path, query, content, state, find_existing
         )
+        return await self._retried(attempt, endpoint.method, state, find_existing)
+
+    async def _retried(
+        self,
+        attempt: Callable[[int], Awaitable[T]],
+        method: str,
+        state: _CallState,
+        find_existing: Callable[[], Awaitable[T | None]] | None,
+    ) -> T:
         try:
             return await self._retry.call(
-                attempt, endpoint.method, can_recover=find_existing is not None
+                attempt, method, can_recover=find_existing is not None, sleep=self._backoff
             )
         except ClubSMTPError:
             if state.ambiguous and find_existing is not None:
@@ -271,6 +360,7 @@ class AsyncClient:
 
     async def _attempt(
         self,
+        here: LoopState,
         endpoint: Endpoint[T],
         path: str,
         query: Mapping[str, str] | None,
@@ -284,7 +374,9 @@ class AsyncClient:
             if existing is not None:
                 return existing
         try:
-            return await self._send(endpoint, path, query, content, number)
+            response = await self._send(here, endpoint.method, path, query, content)
+            self._log(endpoint.method, path, response, number)
+            return await self._decode(endpoint, response)
         except NotFoundError:
             if state.ambiguous and endpoint.method == "DELETE":
                 return cast(T, None)  # an earlier attempt did delete it
@@ -295,39 +387,115 @@ class AsyncClient:
 
     async def _send(
         self,
-        endpoint: Endpoint[T],
+        here: LoopState,
+        method: str,
         path: str,
         query: Mapping[str, str] | None,
         content: bytes | None,
-        number: int,
-    ) -> T:
+    ) -> httpx.Response:
+        """One attempt: its turn, then its exchange, in one cancel scope.
+
+        `aclose()` cancels the scope, wherever the attempt waits; during the
+        exchange the scope also carries the attempt's deadline. One scope, not
+        two: each costs microseconds on every request.
+        """
+        request: httpx.Request | None = None
+        with anyio.CancelScope() as scope:
+            here.calls.add(scope)
+            try:
+                await self._take_turn(here)
+                try:
+                    request = self._build(here, method, path, query, content)
+                    if self._deadline is not None:
+                        scope.deadline = anyio.current_time() + self._deadline
+                    return await self._exchange(here, request, f"{method} {path}")
+                finally:
+                    if here.in_flight is not None:
+                        here.in_flight.release()
+            finally:
+                here.calls.discard(scope)
+        if self._shared.closed or self._deadline is None:  # only aclose() or the deadline
+            raise ClientClosedError(f"{method} {path}: the AsyncClient was closed meanwhile")
+        raise APITimeoutError(
+            f"{method} {path} timed out: no complete response within the attempt deadline "
+            f"of {self._deadline:g} s",
+            request=request,
+            request_sent=True,  # perhaps: the deadline may have passed at any point
+        )
+
+    async def _backoff(self, seconds: float) -> None:
+        """The wait before a retry, which `aclose()` ends at once too."""
+        here = self._shared.for_this_loop()
+        with anyio.CancelScope() as scope:
+            here.calls.add(scope)
+            try:
+                await self._retry.sleep(seconds)
+            finally:
+                here.calls.discard(scope)
+        if scope.cancelled_caught:  # only aclose() cancels it
+            raise ClientClosedError("the AsyncClient was closed while a call waited to retry")
+
+    async def _take_turn(self, here: LoopState) -> None:
+        """Wait for an in-flight slot, then for the limiter: in call order (see the module doc)."""
         shared = self._shared
-        await shared.limiter.acquire()
+        in_flight = here.in_flight
+        if in_flight is None:
+            await shared.limiter.acquire()
+        else:
+            await _acquire(here.turn)
+            try:
+                await _acquire(in_flight)
+                try:
+                    await shared.limiter.acquire()
+                except BaseException:
+                    in_flight.release()
+                    raise
+            finally:
+                here.turn.release()
         if shared.closed:
+            if in_flight is not None:
+                in_flight.release()
             raise ClientClosedError("this AsyncClient was closed while the request waited")
-        request = shared.http.build_request(
-            endpoint.method,
+
+    def _build(
+        self,
+        here: LoopState,
+        method: str,
+        path: str,
+        query: Mapping[str, str] | None,
+        content: bytes | None,
+    ) -> httpx.Request:
+        return build_request(
+            here.http,
+            method,
             self.base_url + path,
             params=query,
             content=content,
             headers=self._headers if content is None else self._json_headers,
             timeout=self._timeout,
         )
-        started = time.perf_counter()
+
+    async def _exchange(self, here: LoopState, request: httpx.Request, what: str) -> httpx.Response:
         try:
-            response = await shared.http.send(request)
-        except httpx.RequestError as exc:  # transport errors, and e.g. a body that fails to decode
-            raise _connection_error(exc, endpoint.method, path) from exc
+            return await exchange(here.http, request, what=what, max_bytes=self._max_response_bytes)
+        except RuntimeError as exc:
+            if here.foreign_http and not isinstance(exc, ClubSMTPError):
+                raise _foreign_loop(what) from exc
+            raise
+
+    def _log(self, method: str, path: str, response: httpx.Response, number: int) -> None:
         if logger.isEnabledFor(logging.DEBUG):
-            elapsed_ms = (time.perf_counter() - started) * 1000
+            elapsed = response.elapsed.total_seconds() * 1000 if _has_elapsed(response) else 0.0
             logger.debug(
                 "%s %s -> %d in %.1f ms (attempt %d)",
-                endpoint.method,
+                method,
                 path,
                 response.status_code,
-                elapsed_ms,
+                elapsed,
                 number,
             )
+
+    async def _decode(self, endpoint: Endpoint[T], response: httpx.Response) -> T:
         try:
             return endpoint.decode(response)
         except RateLimitError as exc:
@@ -335,24 +503,41 @@ class AsyncClient:
             pause = exc.retry_after
             if pause is not None:
                 pause = min(pause, self._retry.backoff_max)
-            await shared.limiter.on_rate_limited(pause)
+            await self._shared.limiter.on_rate_limited(pause)
             raise
 
 
-def _connection_error(exc: httpx.RequestError, method: str, path: str) -> APIConnectionError:
-    timed_out = isinstance(exc, httpx.TimeoutException)
-    cls = APITimeoutError if timed_out else APIConnectionError
-    what = "timed out" if timed_out else "failed"
-    return cls(
-        f"{method} {path} {what}: {type(exc).__name__}: {str(exc) or 'no detail'}",
-        request=exc.request if _has_request(exc) else None,
-        request_sent=not isinstance(exc, _UNSENT),
+async def _acquire(gate: anyio.CapacityLimiter | anyio.Lock) -> None:
+    # Free, it is taken without a trip through the scheduler (fair: never past a waiter).
+    try:
+        gate.acquire_nowait()
+    except anyio.WouldBlock:
+        await gate.acquire()
+
+
+def _encode(body: msgspec.Struct) -> bytes:
+    # Validation refuses what cannot be sent; this is the last guard, and it
+    # never quotes the body (it may hold a password).
+    try:
+        return _ENCODER.encode(body)
+    except (UnicodeEncodeError, TypeError, msgspec.EncodeError):
+        raise ValidationError(
+            "the request body cannot be encoded as JSON (text with a lone surrogate?)"
+        ) from None
+
+
+def _foreign_loop(what: str) -> ClubSMTPError:
+    return ClubSMTPError(
+        f"{what}: the http_client passed to AsyncClient belongs to another event loop "
+        "and cannot send from this one. Create the AsyncClient and its http_client inside "
+        "the event loop that uses them (e.g. in the app's lifespan), or leave http_client "
+        "out: the client's own pool is re-created in each event loop."
     )
 
 
-def _has_request(exc: httpx.RequestError) -> bool:
+def _has_elapsed(response: httpx.Response) -> bool:
     try:
-        exc.request  # noqa: B018 - the property raises when no request was attached
+        response.elapsed  # noqa: B018 - the property raises until the response is closed
     except RuntimeError:
         return False
     return True

@@ -6,6 +6,7 @@ Nothing here does I/O, so every rule is tested without a network.
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import platform
 from collections.abc import Mapping
@@ -18,18 +19,29 @@ from ._version import __version__
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_LIMITS",
+    "DEFAULT_MAX_IN_FLIGHT",
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_TIMEOUT",
     "Secret",
+    "attempt_deadline",
+    "pool_limits",
     "resolve_api_key",
     "resolve_base_url",
+    "resolve_max_in_flight",
+    "resolve_max_response_bytes",
     "resolve_timeout",
     "user_agent",
 ]
 
 DEFAULT_BASE_URL = "https://api.clubsmtp.com"
 DEFAULT_TIMEOUT = 30.0
-# Sized for bulk work: hundreds of tasks share one pool (as the large SDKs ship).
+# For an http_client made by `aiohttp_http_client()`: hundreds of tasks share one pool.
 DEFAULT_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
+DEFAULT_MAX_IN_FLIGHT = 100
+"""HTTP requests one client has in flight at most (measured: see docs/performance.md)."""
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+"""The largest response body read, after decompression (64 MiB)."""
+_MAX_KEEPALIVE = 100
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
 
@@ -64,7 +76,7 @@ def resolve_api_key(api_key: str | None, environ: Mapping[str, str] = os.environ
             "no API key: pass AsyncClient(api_key=...) or set CLUBSMTP_API_KEY "
             "(create keys in the ClubSMTP dashboard, Settings → API Keys)"
         )
-    if not isinstance(value, str) or not value.isascii() or any(c.isspace() for c in value):
+    if not isinstance(value, str) or not (value.isascii() and _is_plain_text(value)):
         raise ValidationError("the API key must be printable ASCII without spaces")
     return Secret(value)
 
@@ -78,11 +90,17 @@ def resolve_base_url(base_url: str | None, environ: Mapping[str, str] = os.envir
         ValidationError: for a malformed URL or plain HTTP to a remote host.
 
     """
-    raw = base_url or environ.get("CLUBSMTP_BASE_URL") or DEFAULT_BASE_URL
+    raw: object = base_url or environ.get("CLUBSMTP_BASE_URL") or DEFAULT_BASE_URL
+    if not isinstance(raw, str) or not _is_plain_text(raw):
+        raise ValidationError("base_url must be a URL string of printable characters")
     try:
         url = httpx.URL(raw)
-    except (httpx.InvalidURL, TypeError) as exc:
+        port = url.port
+    except (httpx.InvalidURL, ValueError) as exc:  # ValueError: a UnicodeError of the host
         raise ValidationError(f"base_url {raw!r} is not a valid URL") from exc
+    if url.userinfo:
+        # Not quoted: the URL holds a password.
+        raise ValidationError("base_url must not contain a user name or password")
     if url.scheme not in ("https", "http") or not url.host:
         raise ValidationError(f"base_url must be an https:// URL, got {raw!r}")
     if url.scheme == "http" and not _is_loopback(url.host):
@@ -92,7 +110,18 @@ def resolve_base_url(base_url: str | None, environ: Mapping[str, str] = os.envir
         )
     if url.query or url.fragment:
         raise ValidationError(f"base_url must not have a query or fragment, got {raw!r}")
+    if port is not None and not 0 < port < 65536:
+        raise ValidationError(f"base_url has an invalid port, got {raw!r}")
     return str(url).rstrip("/")
+
+
+def _is_plain_text(text: str) -> bool:
+    """No whitespace or control characters, and encodable (no lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return text.isprintable() and not any(ch.isspace() for ch in text)
 
 
 def _is_loopback(host: str) -> bool:
@@ -104,16 +133,100 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def resolve_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
-    """An `httpx.Timeout` from a number of seconds (None: the default)."""
+def resolve_timeout(timeout: object) -> httpx.Timeout:
+    """An `httpx.Timeout` from a number of seconds (None: the default).
+
+    Raises:
+        ValidationError: unless it is a positive finite number, or an
+            `httpx.Timeout` whose phases are each None or one.
+
+    """
     if timeout is None:
         return httpx.Timeout(DEFAULT_TIMEOUT)
     if isinstance(timeout, httpx.Timeout):
+        phases = (timeout.connect, timeout.read, timeout.write, timeout.pool)
+        if not all(phase is None or _is_seconds(phase) for phase in phases):
+            raise ValidationError(
+                f"each phase of timeout must be None or a positive number, got {timeout!r}"
+            )
         return timeout
-    # `not timeout > 0` rather than `timeout <= 0`: it refuses NaN too.
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-        raise ValidationError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    if not _is_seconds(timeout):
+        raise ValidationError(
+            f"timeout must be a positive number of seconds, got {_number_or_type(timeout)}"
+        )
+    assert isinstance(timeout, (int, float))  # _is_seconds() said so
     return httpx.Timeout(float(timeout))
+
+
+def attempt_deadline(timeout: httpx.Timeout) -> float | None:
+    """Seconds one attempt may take in all: the longest of the timeout's phases.
+
+    httpx bounds each phase (each read, each write) on its own, so a server that
+    trickles bytes keeps a request alive for ever; this bounds the whole
+    attempt, from sending to the body's last byte. ``timeout=30`` gives 30 s
+    for every phase and 30 s for the attempt. None when no phase has a limit.
+    """
+    phases = [p for p in (timeout.connect, timeout.read, timeout.write, timeout.pool) if p]
+    return max(phases) if phases else None
+
+
+def _is_seconds(value: object) -> bool:
+    # `not value > 0` rather than `value <= 0`: it refuses NaN too.
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, (int, float))
+        and math.isfinite(value)
+        and value > 0
+    )
+
+
+def _number_or_type(value: object) -> str:
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return f"a {type(value).__name__}"
+
+
+def resolve_max_in_flight(value: object) -> int | None:
+    """The in-flight bound: a whole number >= 1, or None for no bound.
+
+    Raises:
+        ValidationError: for anything else.
+
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValidationError(
+            f"max_in_flight must be a whole number >= 1 or None, got {_number_or_type(value)}"
+        )
+    return value
+
+
+def resolve_max_response_bytes(value: object) -> int | None:
+    """The response-size cap: a whole number of bytes >= 1, or None for no cap.
+
+    Raises:
+        ValidationError: for anything else.
+
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValidationError(
+            "max_response_bytes must be a whole number of bytes >= 1 or None, "
+            f"got {_number_or_type(value)}"
+        )
+    return value
+
+
+def pool_limits(max_in_flight: int | None) -> httpx.Limits:
+    """The limits of the pool the client makes: a connection for each request in flight."""
+    if max_in_flight is None:
+        return DEFAULT_LIMITS
+    return httpx.Limits(
+        max_connections=max_in_flight,
+        max_keepalive_connections=min(max_in_flight, _MAX_KEEPALIVE),
+    )
 
 
 def user_agent() -> str:

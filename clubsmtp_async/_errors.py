@@ -5,7 +5,7 @@ The tree::
     ClubSMTPError
     ├── ValidationError (also a ValueError) — bad input caught before sending
     ├── APIConnectionError — no usable response
-    │   └── APITimeoutError
+    │   └── APITimeoutError — an httpx timeout, or the attempt's overall deadline
     ├── ClientClosedError — the client was used after aclose()
     ├── BulkError — items of a bulk operation failed (`clubsmtp_async._bulk_types`)
     │   └── BulkAborted — ``fail_fast=True`` stopped at the first failure
@@ -18,7 +18,9 @@ The tree::
         │   └── NotFoundError — the resource does not exist
         ├── RateLimitError — 429 / rate_limit_error, once retries ran out
         ├── ServerError — 500 / api_error, any other 5xx
-        └── UnexpectedResponseError — a success status whose body is not the documented JSON
+        └── UnexpectedResponseError — a response the API never sends: a redirect (never
+            followed), a body over ``max_response_bytes``, an encoding not asked
+            for, or a success whose body is not the documented JSON
 
 Every `APIStatusError` carries the HTTP status, the server's `errors` and, when
 the body was not the documented JSON, a short excerpt of it.
@@ -71,7 +73,7 @@ class ValidationError(ClubSMTPError, ValueError):
 
 
 class ClientClosedError(ClubSMTPError, RuntimeError):
-    """The client was used after it was closed."""
+    """The client was used after it was closed, or closed while the call was in progress."""
 
 
 class APIConnectionError(ClubSMTPError):
@@ -93,7 +95,7 @@ class APIConnectionError(ClubSMTPError):
 
 
 class APITimeoutError(APIConnectionError):
-    """The request timed out."""
+    """The request timed out: an httpx timeout, or the attempt's overall deadline."""
 
 
 class APIStatusError(ClubSMTPError):
@@ -160,7 +162,7 @@ class ServerError(APIStatusError):
 
 
 class UnexpectedResponseError(APIStatusError):
-    """A success status whose body is not the documented JSON."""
+    """A response the API never sends: a redirect, an oversized body, or a 2xx that is not JSON."""
 
 
 _BY_TYPE: Mapping[str, type[APIStatusError]] = {
@@ -195,7 +197,13 @@ def error_class(status_code: int, errors: list[ErrorDetail]) -> type[APIStatusEr
 
 
 def excerpt(body: bytes) -> str:
-    """A short, printable start of a response body for error messages."""
+    """A short, printable start of a response body for error messages.
+
+    Runs of whitespace become one space; any other character that does not
+    print (a control character, undecodable bytes) becomes U+FFFD.
+    """
     text = body[:_EXCERPT_LENGTH].decode("utf-8", errors="replace")
     text = " ".join(text.split())
+    if not text.isprintable():
+        text = "".join(ch if ch.isprintable() else "\ufffd" for ch in text)
     return text + ("…" if len(body) > _EXCERPT_LENGTH else "")

@@ -22,6 +22,9 @@ from typing import Protocol, runtime_checkable
 import anyio
 import anyio.lowlevel
 
+from ._errors import ValidationError
+from ._loop import LoopClock, LoopRef, current_loop
+
 __all__ = [
     "CATCH_UP_SECONDS",
     "DEFAULT_PAUSE",
@@ -39,7 +42,8 @@ __all__ = [
 ]
 
 Clock = Callable[[], float]
-"""The clock seam: monotonic seconds (default: `anyio.current_time`, looked up per call)."""
+"""The clock seam: monotonic seconds (default: `anyio.current_time`, kept continuous
+across event loops by `LoopClock`)."""
 
 Sleep = Callable[[float], Awaitable[None]]
 """The sleep seam: wait that many seconds of `Clock` time (default: `anyio.sleep`).
@@ -103,11 +107,6 @@ class Limiter(Protocol):
         ...
 
 
-def _anyio_clock() -> float:
-    # Looked up at call time, so it works inside whichever loop is running (and can be patched).
-    return anyio.current_time()
-
-
 async def _anyio_sleep(delay: float) -> None:
     await anyio.sleep(delay)
 
@@ -146,20 +145,30 @@ def gcra(tat: float, arrival: float, interval: float, tolerance: float) -> tuple
     return send_at, max(tat, send_at) + interval
 
 
-def _check_rate(requests_per_minute: float) -> float:
-    if isinstance(requests_per_minute, bool) or not isinstance(requests_per_minute, (int, float)):
-        raise ValueError(f"requests_per_minute must be a number, got {requests_per_minute!r}")
-    if not math.isfinite(requests_per_minute) or requests_per_minute <= 0:
-        raise ValueError(
-            f"requests_per_minute must be a positive finite number, got {requests_per_minute!r}"
-        )
+def _check_rate(requests_per_minute: object) -> float:
+    # `not x > 0` rather than `x <= 0`: it refuses NaN too.
+    if (
+        isinstance(requests_per_minute, bool)
+        or not isinstance(requests_per_minute, (int, float))
+        or not math.isfinite(requests_per_minute)
+        or not requests_per_minute > 0
+    ):
+        shown = _shown(requests_per_minute)
+        raise ValidationError(f"requests_per_minute must be a positive finite number, got {shown}")
     return float(requests_per_minute)
 
 
-def _check_burst(burst: int) -> int:
+def _check_burst(burst: object) -> int:
     if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:
-        raise ValueError(f"burst must be an integer >= 1, got {burst!r}")
+        raise ValidationError(f"burst must be an integer >= 1, got {_shown(burst)}")
     return burst
+
+
+def _shown(value: object) -> str:
+    # A number is shown; anything else only by its type (it could hold anything).
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return f"a {type(value).__name__}"
 
 
 _PENDING, _SENT, _CANCELLED = 0, 1, 2
@@ -206,11 +215,13 @@ class LeakyBucketLimiter:
         requests_per_minute: The key's ceiling; the limiter never goes faster.
         burst: How many requests may go at once after an idle period (>= 1).
         adaptive: Lower the rate on a 429 and recover over `RECOVERY_SECONDS`.
-        clock: Monotonic seconds; default `anyio.current_time`.
+        clock: Monotonic seconds; default `anyio.current_time`, kept continuous
+            across event loops (`LoopClock`).
         sleep: Sleeps that many `clock` seconds; default `anyio.sleep`.
 
     Raises:
-        ValueError: `requests_per_minute` is not a positive finite number or `burst < 1`.
+        ValidationError: `requests_per_minute` is not a positive finite number, or
+            `burst` not an integer >= 1.
 
     """
 
@@ -226,8 +237,9 @@ class LeakyBucketLimiter:
         self._rpm = _check_rate(requests_per_minute)
         self._burst = _check_burst(burst)
         self._adaptive = adaptive
-        self._clock: Clock = clock or _anyio_clock
+        self._clock: Clock = clock or LoopClock()
         self._sleep: Sleep = sleep or _anyio_sleep
+        self._loop = LoopRef()  # the event loop of the tasks in `_queue`
         # GCRA state. -inf: "long idle", so the first `burst` requests go at once.
         self._tat = -math.inf
         self._head_tat = -math.inf
@@ -282,6 +294,8 @@ class LeakyBucketLimiter:
         """
         # A caller cancelled already must not book (and then waste) a slot.
         await anyio.lowlevel.checkpoint_if_cancelled()
+        if not self._loop.is_(loop := current_loop()):
+            self._enter_loop(loop)
         slot = self._reserve(self._clock())
         if slot is not None:
             await self._wait(slot)
@@ -307,6 +321,19 @@ class LeakyBucketLimiter:
         """Nothing to release (present for the `Limiter` interface). Idempotent."""
 
     # --- booking and waiting ------------------------------------------------------------
+
+    def _enter_loop(self, loop: object) -> None:
+        """Forget the waiters of an earlier event loop: their tasks will never run again."""
+        # A loop that ended with tasks still asleep here (closed without cancelling
+        # them) would otherwise leave slots that nobody sends, ahead of everybody.
+        # Their slots were never used, so they fold out as if cancelled. Times need
+        # no shift: the default clock is continuous across loops (`LoopClock`).
+        self._loop = LoopRef(loop)
+        for slot in self._queue:
+            if slot.state == _PENDING:
+                slot.state = _CANCELLED
+                slot.wake = None  # a cancel scope of the old loop: never touched again
+                self._dirty = True
 
     def _tolerance(self, interval: float) -> float:
         return (self._burst - 1) * interval
@@ -450,13 +477,14 @@ class NoLimiter:
     """No pacing (`requests_per_minute=None`), but a 429 still pauses every caller.
 
     Args:
-        clock: Monotonic seconds; default `anyio.current_time`.
+        clock: Monotonic seconds; default `anyio.current_time`, kept continuous
+            across event loops (`LoopClock`).
         sleep: Sleeps that many `clock` seconds; default `anyio.sleep`.
 
     """
 
     def __init__(self, *, clock: Clock | None = None, sleep: Sleep | None = None) -> None:
-        self._clock: Clock = clock or _anyio_clock
+        self._clock: Clock = clock or LoopClock()
         self._sleep: Sleep = sleep or _anyio_sleep
         self._paused_until = -math.inf
 

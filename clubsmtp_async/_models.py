@@ -4,6 +4,12 @@ Attribute names equal the JSON field names. Response models ignore unknown
 fields, and the enums accept values a newer server may add (they decode to an
 ``UNKNOWN``-named pseudo member that keeps the raw value), so a new field or a
 new DNS record type never breaks decoding of a whole list.
+
+Every timestamp is a timezone-aware `datetime` (`AwareDatetime`). The API sends
+UTC with a ``Z``; a timestamp *without* a zone is refused — decoding fails, and
+the call raises `UnexpectedResponseError` — rather than guessed: a naive
+``datetime`` would compare wrongly with aware ones, or raise, in the caller's
+code much later. The ping's HTTP date follows the same rule (`_response`).
 """
 
 from __future__ import annotations
@@ -11,11 +17,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
 __all__ = [
+    "AwareDatetime",
     "Alias",
     "AliasTarget",
     "DnsRecord",
@@ -72,6 +79,10 @@ class DnsRecordType(str, enum.Enum):
         return None
 
 
+AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
+"""A `datetime` that must carry a timezone (checked by msgspec while decoding, at no cost)."""
+
+
 class _Model(msgspec.Struct, frozen=True, kw_only=True):
     """Base of the response models: immutable, keyword-only, unknown fields ignored."""
 
@@ -84,7 +95,7 @@ class DnsRecord(_Model, frozen=True, kw_only=True):
     status: DnsRecordStatus
     expected_value: str | None = None
     actual_value: str | None = None
-    last_checked_at: datetime | None = None
+    last_checked_at: AwareDatetime | None = None
 
 
 class Domain(_Model, frozen=True, kw_only=True):
@@ -92,7 +103,7 @@ class Domain(_Model, frozen=True, kw_only=True):
 
     uuid: str
     name: str
-    created_at: datetime
+    created_at: AwareDatetime
     dns_records: list[DnsRecord] = []
 
 
@@ -105,8 +116,8 @@ class Mailbox(_Model, frozen=True, kw_only=True):
     domain: str
     storage_gb: int
     enabled: bool
-    created_at: datetime
-    updated_at: datetime
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
 
 
 class ListEntry(_Model, frozen=True, kw_only=True):
@@ -114,7 +125,7 @@ class ListEntry(_Model, frozen=True, kw_only=True):
 
     uuid: str
     pattern: str
-    created_at: datetime
+    created_at: AwareDatetime
 
 
 class AliasTarget(_Model, frozen=True, kw_only=True):
@@ -132,14 +143,14 @@ class Alias(_Model, frozen=True, kw_only=True):
     domain_uuid: str
     domain: str
     forwarding_to: list[AliasTarget] = []
-    created_at: datetime
-    updated_at: datetime
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
 
 
 class Ping(_Model, frozen=True, kw_only=True):
     """The answer to `ping`: the server's clock (timezone-aware)."""
 
-    timestamp: datetime
+    timestamp: AwareDatetime
 
 
 class _Body(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

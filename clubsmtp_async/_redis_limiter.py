@@ -23,7 +23,9 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from ._errors import ValidationError
 from ._limiter import LeakyBucketLimiter, _check_burst, _check_rate, pause_length
+from ._loop import LoopClock
 
 __all__ = ["ACQUIRE_SCRIPT", "PAUSE_SCRIPT", "RedisLimiter", "RedisLimiterFallbackWarning"]
 
@@ -98,7 +100,7 @@ class RedisLimiter:
         timeout: Connect and command timeout (seconds) of the pool created from a URL.
 
     Raises:
-        ValueError: An argument is out of range.
+        ValidationError: An argument is of the wrong type or out of range.
 
     """
 
@@ -122,6 +124,8 @@ class RedisLimiter:
         self._fallback = LeakyBucketLimiter(self._rpm / fallback_processes, burst=burst)
         self._interval_us = math.ceil(60_000_000 / self._rpm)  # rounded up: never faster
         self._tolerance_us = (burst - 1) * self._interval_us
+        if not isinstance(key_prefix, str):
+            raise ValidationError("key_prefix must be a string")
         self._key = key_prefix + hashlib.sha256(api_key.encode()).hexdigest()
         self._client, self._pool = _connect(redis_url_or_client, max_connections, timeout)
         self._acquire_script = self._client.register_script(ACQUIRE_SCRIPT)
@@ -129,6 +133,7 @@ class RedisLimiter:
         self._on_error = on_redis_error
         self._retry_interval = redis_retry_interval
         self._turn = anyio.Lock()  # one booked slot outstanding per process
+        self._clock = LoopClock()  # local times below stay valid if the event loop changes
         self._paused_until = -math.inf  # local clock; this process's 429s
         self._down_since: float | None = None  # local clock; None while Redis answers
         self._retry_at = -math.inf
@@ -178,7 +183,7 @@ class RedisLimiter:
                     return
                 await anyio.sleep(wait)
                 # A 429 answered while we slept: our slot predates the pause, book again.
-                if anyio.current_time() >= self._paused_until:
+                if self._clock() >= self._paused_until:
                     return
 
     async def on_rate_limited(self, retry_after: float | None) -> None:
@@ -189,10 +194,10 @@ class RedisLimiter:
 
         """
         pause = pause_length(retry_after)
-        self._paused_until = max(self._paused_until, anyio.current_time() + pause)
+        self._paused_until = max(self._paused_until, self._clock() + pause)
         if self._down_since is not None:
             await self._fallback.on_rate_limited(retry_after)
-            if anyio.current_time() < self._retry_at:
+            if self._clock() < self._retry_at:
                 return
         args = [math.ceil(pause * 1_000_000), self._tolerance_us]
         try:
@@ -214,7 +219,7 @@ class RedisLimiter:
 
     async def _book(self) -> float | None:
         """Book the next shared slot: the seconds to wait, or None to use the fallback."""
-        if self._down_since is not None and anyio.current_time() < self._retry_at:
+        if self._down_since is not None and self._clock() < self._retry_at:
             return None
         args = [self._interval_us, self._tolerance_us]
         try:
@@ -226,17 +231,17 @@ class RedisLimiter:
         return int(wait_us) / 1_000_000
 
     async def _sleep_through_pause(self) -> None:
-        delay = self._paused_until - anyio.current_time()
+        delay = self._paused_until - self._clock()
         while delay > 0:
             await anyio.sleep(delay)
             # Re-read: another 429 may have extended the pause while we slept.
-            delay = self._paused_until - anyio.current_time()
+            delay = self._paused_until - self._clock()
 
     def _unreachable(self, exc: Exception) -> None:
         """Enter (or stay in) fallback mode, or re-raise in "raise" mode."""
         if self._on_error == "raise":
             raise exc
-        now = anyio.current_time()
+        now = self._clock()
         self._retry_at = now + self._retry_interval
         if self._down_since is not None:
             return  # one warning per outage, not per request
@@ -258,18 +263,26 @@ class RedisLimiter:
 def _check_options(
     api_key: str, on_redis_error: str, fallback_processes: int, redis_retry_interval: float
 ) -> None:
-    if not isinstance(api_key, str) or not api_key:
-        raise ValueError("api_key must be a non-empty string")  # never echo the key
-    if on_redis_error not in ("fallback", "raise"):
-        raise ValueError(f"on_redis_error must be 'fallback' or 'raise', got {on_redis_error!r}")
+    if not isinstance(api_key, str) or not api_key or not api_key.isascii():
+        # Never echoed: it is a secret.
+        raise ValidationError("api_key must be a non-empty string of ASCII characters")
+    if not isinstance(on_redis_error, str) or on_redis_error not in ("fallback", "raise"):
+        raise ValidationError("on_redis_error must be 'fallback' or 'raise'")
     try:
         _check_burst(fallback_processes)  # the same rule: an integer >= 1
-    except ValueError:
-        raise ValueError(
-            f"fallback_processes must be an integer >= 1, got {fallback_processes!r}"
-        ) from None
-    if not redis_retry_interval > 0:
-        raise ValueError(f"redis_retry_interval must be > 0, got {redis_retry_interval!r}")
+    except ValidationError:
+        raise ValidationError("fallback_processes must be an integer >= 1") from None
+    _check_seconds(redis_retry_interval, "redis_retry_interval")
+
+
+def _check_seconds(value: object, name: str) -> None:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or not value > 0
+    ):
+        raise ValidationError(f"{name} must be > 0 seconds (a finite number)")
 
 
 def _connect(
@@ -277,9 +290,14 @@ def _connect(
 ) -> tuple[Redis, BlockingConnectionPool | None]:
     """Use the caller's client as is, or build one on a bounded pool we own."""
     if not isinstance(redis_url_or_client, str):
+        if not isinstance(redis_url_or_client, Redis):
+            raise ValidationError("redis_url_or_client must be a redis:// URL or a Redis client")
         return redis_url_or_client, None
+    if isinstance(max_connections, bool) or not isinstance(max_connections, int):
+        raise ValidationError("max_connections must be an integer >= 1")
     if max_connections < 1:
-        raise ValueError(f"max_connections must be >= 1, got {max_connections!r}")
+        raise ValidationError(f"max_connections must be >= 1, got {max_connections!r}")
+    _check_seconds(timeout, "timeout")
     # Blocking: when all connections are busy, wait for one instead of failing
     # (a failure would look like an outage and switch to the fallback).
     pool = BlockingConnectionPool.from_url(

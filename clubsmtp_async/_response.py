@@ -3,12 +3,18 @@
 Every success body is an envelope ``{"<field>": ..., "errors": []}``. For each
 endpoint a typed decoder of its envelope is built once, and the raw bytes are
 decoded straight into models: no ``response.json()``, no intermediate dicts.
+
+Times without a zone are refused, here as in the models (`_models`): an HTTP
+date must name its zone (``GMT``, an offset, or ``-0000``, which RFC 5322
+defines as UTC); one without (or with a zone name nobody defines) makes the
+ping an `UnexpectedResponseError` and a ``Retry-After`` unusable (ignored).
 """
 
 from __future__ import annotations
 
 import email.utils
 import math
+import re
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, Generic, TypeVar
@@ -26,7 +32,13 @@ from ._errors import (
 )
 from ._models import Ping
 
-__all__ = ["EnvelopeDecoder", "ping_decoder", "raise_for_errors", "retry_after_seconds"]
+__all__ = [
+    "EnvelopeDecoder",
+    "http_date",
+    "ping_decoder",
+    "raise_for_errors",
+    "retry_after_seconds",
+]
 
 T = TypeVar("T")
 
@@ -87,11 +99,13 @@ def raise_for_errors(response: httpx.Response, cause: Exception | None = None) -
         raise _status_error(response, errors) from cause
     status = response.status_code
     snippet = excerpt(response.content)
-    what = (
-        "an empty body"
-        if not response.content
-        else f"a body that is not the API's JSON: {snippet!r}"
-    )
+    if not response.content:
+        what = "an empty body"
+    elif isinstance(cause, (msgspec.ValidationError, ValueError)) and str(cause):
+        # JSON of another shape: say where (msgspec names the path, e.g. `$.data[3]`).
+        what = f"a body that is not the API's JSON ({_reason(cause)}): {snippet!r}"
+    else:
+        what = f"a body that is not the API's JSON: {snippet!r}"
     cls = error_class(status, []) if status >= 300 else UnexpectedResponseError
     raise _with_retry_after(
         cls(
@@ -102,6 +116,11 @@ def raise_for_errors(response: httpx.Response, cause: Exception | None = None) -
         ),
         response,
     ) from cause
+
+
+def _reason(cause: Exception) -> str:
+    text = " ".join(str(cause).split())
+    return text[:160] + ("…" if len(text) > 160 else "")
 
 
 def _status_error(response: httpx.Response, errors: list[ErrorDetail]) -> APIStatusError:
@@ -125,25 +144,35 @@ def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> fl
     try:
         seconds = float(value)
     except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
+        when = http_date(value)
+        if when is None:
             return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
         seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
     if not math.isfinite(seconds):
         return None
     return max(0.0, seconds)
 
 
-def _ping(timestamp: str) -> Ping:
+_MINUS_ZERO = re.compile(r"\s-0000\s*\Z")  # RFC 5322: UTC, the local offset unknown
+
+
+def http_date(value: str) -> datetime | None:
+    """An RFC 1123 / RFC 5322 date as an aware `datetime`; None if malformed or zone-less."""
     try:
-        when = email.utils.parsedate_to_datetime(timestamp)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"timestamp {timestamp!r} is not an RFC 1123 date") from exc
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
     if when.tzinfo is None:
+        if not _MINUS_ZERO.search(value):
+            return None  # no zone, or one nobody defines: refused, never guessed
         when = when.replace(tzinfo=timezone.utc)
+    return when
+
+
+def _ping(timestamp: str) -> Ping:
+    when = http_date(timestamp)
+    if when is None:
+        raise ValueError(f"timestamp {timestamp[:64]!r} is not an RFC 1123 date with a zone")
     return Ping(timestamp=when)
 
 

@@ -99,8 +99,17 @@ class RetryPolicy:
         ceiling = min(self.backoff_max, self.backoff_base * 2.0 ** (attempt_number - 1))
         return float(ceiling * self._jitter())
 
+    async def sleep(self, seconds: float) -> None:
+        """Wait `seconds` with the policy's sleep (`anyio.sleep` unless a test gave another)."""
+        await (self._sleep or anyio.sleep)(seconds)
+
     async def call(
-        self, attempt: Callable[[int], Awaitable[T]], method: str, *, can_recover: bool = False
+        self,
+        attempt: Callable[[int], Awaitable[T]],
+        method: str,
+        *,
+        can_recover: bool = False,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> T:
         """Run ``attempt(number)`` until it succeeds or may not be retried.
 
@@ -113,6 +122,8 @@ class RetryPolicy:
             attempt: Sends attempt number `number` (1-based).
             method: The HTTP method, for the retry predicate.
             can_recover: The caller can look the object up before re-sending a create.
+            sleep: Waits between attempts instead of the policy's own (the client
+                passes one that `aclose()` can interrupt).
 
         """
         try:
@@ -121,7 +132,7 @@ class RetryPolicy:
             if not self.max_retries or not self.should_retry(exc, method, can_recover=can_recover):
                 raise
             first_failure = exc
-        async for try_ in self.retrying(method, can_recover=can_recover):
+        async for try_ in self.retrying(method, can_recover=can_recover, sleep=sleep):
             with try_:
                 number = try_.retry_state.attempt_number
                 if number == 1:
@@ -129,7 +140,13 @@ class RetryPolicy:
                 return await attempt(number)
         raise AssertionError("unreachable: tenacity returns or raises")  # pragma: no cover
 
-    def retrying(self, method: str, *, can_recover: bool = False) -> tenacity.AsyncRetrying:
+    def retrying(
+        self,
+        method: str,
+        *,
+        can_recover: bool = False,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+    ) -> tenacity.AsyncRetrying:
         """A tenacity controller for one call."""
         return tenacity.AsyncRetrying(
             stop=tenacity.stop_after_attempt(self.max_retries + 1),
@@ -137,7 +154,7 @@ class RetryPolicy:
                 lambda exc: self.should_retry(exc, method, can_recover=can_recover)
             ),
             wait=self._wait,
-            sleep=self._sleep or anyio.sleep,
+            sleep=sleep or self.sleep,
             before_sleep=_log_retry,
             reraise=True,
         )

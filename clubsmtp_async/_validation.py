@@ -1,8 +1,14 @@
 """Checks on user input, run before anything is sent.
 
 Each function returns the value to send (normalised where the API compares
-case-insensitively) or raises `ValidationError` naming the parameter. None of
-them does I/O.
+case-insensitively) or raises `ValidationError` naming the parameter — for
+any input: a wrong type, text with a lone surrogate (which no JSON body or
+URL can carry), an object of another class. None of them does I/O.
+
+Messages show a rejected value only when it is a short string or a number
+(`shown`); of anything else they name only the type, so an object that holds a
+password (a ``csv.DictReader`` row, say) is never quoted. A password is never
+shown at all.
 """
 
 from __future__ import annotations
@@ -10,6 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from urllib.parse import quote
+
+import idna
 
 from ._errors import ValidationError
 from ._models import MailboxUpdate, NewAlias, NewDomain, NewListEntry, NewMailbox
@@ -24,8 +32,10 @@ __all__ = [
     "checked_mailbox",
     "checked_mailbox_update",
     "domain_name",
+    "encodable",
     "local_part",
     "path_id",
+    "shown",
 ]
 
 # `\Z`, not `$`, ends every pattern: `$` also matches before a trailing newline.
@@ -39,6 +49,31 @@ DOT_ATOM = re.compile(rf"^{_ATEXT}(?:\.{_ATEXT})*\Z")
 _PATH_ID = re.compile(r"^(?!\.+\Z)[A-Za-z0-9._~-]{1,128}\Z")
 MAX_PATTERN = 320
 """The longest sender pattern accepted."""
+_SHOWN_LENGTH = 80
+_MAX_NAME_INPUT = 1024  # far beyond 253 ASCII characters: refused before any IDNA work
+
+
+def shown(value: object) -> str:
+    """A rejected value as an error message may show it: never more than a short string.
+
+    Strings (cut to 80 characters), numbers, booleans and None are shown with
+    ``repr()``; anything else only by its type, e.g. ``a dict``.
+    """
+    if value is None or isinstance(value, (bool, int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        text = repr(value[:_SHOWN_LENGTH])
+        return text + ("…" if len(value) > _SHOWN_LENGTH else "")
+    return f"a {type(value).__name__}"
+
+
+def encodable(value: str) -> bool:
+    """Whether the text can be sent: UTF-8 has no lone surrogates (such as U+D800)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def path_id(value: object, name: str) -> str:
@@ -49,23 +84,30 @@ def path_id(value: object, name: str) -> str:
 
     """
     if not isinstance(value, str) or not _PATH_ID.match(value):
-        raise ValidationError(f"{name} must be an identifier such as a UUID, got {value!r}")
+        raise ValidationError(f"{name} must be an identifier such as a UUID, got {shown(value)}")
     return quote(value, safe="")
 
 
 def domain_name(value: object, name: str = "name") -> str:
     """A fully-qualified domain name in its ASCII (IDNA) form, lower-cased.
 
-    Internationalised names are accepted and converted, e.g. ``bücher.example``
-    becomes ``xn--bcher-kva.example``.
+    Internationalised names follow IDNA 2008 with the UTS 46 mapping, as
+    browsers and the `idna` package do (Python's own ``"idna"`` codec is IDNA
+    2003, which turns ``faß.de`` into ``fass.de``, another domain): e.g.
+    ``bücher.example`` becomes ``xn--bcher-kva.example`` and ``faß.de``
+    ``xn--fa-hia.de``. An ASCII name is taken as it is, lower-cased, so an
+    A-label the caller already has is never re-judged.
+
+    Raises:
+        ValidationError: if it is not a string or not a fully-qualified name.
+
     """
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(f"{name} must be a non-empty domain name, got {value!r}")
-    text = value.strip().rstrip(".").lower()
-    try:
-        ascii_name = text.encode("idna").decode("ascii")
-    except UnicodeError as exc:
-        raise ValidationError(f"{name} {value!r} is not a valid domain name") from exc
+    if not isinstance(value, str) or not value.strip() or not encodable(value):
+        raise ValidationError(f"{name} must be a non-empty domain name, got {shown(value)}")
+    if len(value) > _MAX_NAME_INPUT:
+        raise ValidationError(f"{name} {shown(value)} is too long for a domain name")
+    text = value.strip().rstrip(".")
+    ascii_name = text.lower() if text.isascii() else _to_ascii(text, value, name)
     labels = ascii_name.split(".")
     valid = (
         len(ascii_name) <= 253
@@ -74,63 +116,102 @@ def domain_name(value: object, name: str = "name") -> str:
         and not labels[-1].isdigit()
     )
     if not valid:
-        raise ValidationError(f"{name} {value!r} is not a fully-qualified domain name")
+        raise ValidationError(f"{name} {shown(value)} is not a fully-qualified domain name")
     return ascii_name
+
+
+def _to_ascii(text: str, value: str, name: str) -> str:
+    try:
+        return idna.encode(text, uts46=True, transitional=False).decode("ascii")
+    except (idna.IDNAError, UnicodeError, ValueError) as exc:
+        raise ValidationError(
+            f"{name} {shown(value)} is not a valid internationalised domain name ({exc})"
+        ) from None
 
 
 def local_part(value: object, name: str = "local_part") -> str:
     """The part of an address before the ``@`` (RFC 5321 dot-atom, at most 64 characters)."""
     if not isinstance(value, str) or len(value) > 64 or not DOT_ATOM.match(value):
-        raise ValidationError(f"{name} {value!r} is not a valid local part (the text before '@')")
+        raise ValidationError(
+            f"{name} {shown(value)} is not a valid local part (the text before '@')"
+        )
     return value
 
 
 def _storage_gb(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValidationError(f"storage_gb must be a whole number of GB, at least 1, got {value!r}")
+        raise ValidationError(
+            f"storage_gb must be a whole number of GB, at least 1, got {shown(value)}"
+        )
     return value
 
 
 def _pattern(value: object) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(f"pattern must be a non-empty sender pattern, got {value!r}")
-    if len(value) > MAX_PATTERN or any(ch.isspace() for ch in value):
-        raise ValidationError(f"pattern {value!r} must be one address pattern without spaces")
+    if not isinstance(value, str) or not value.strip() or not encodable(value):
+        raise ValidationError(f"pattern must be a non-empty sender pattern, got {shown(value)}")
+    if len(value) > MAX_PATTERN or not value.isprintable() or any(ch.isspace() for ch in value):
+        raise ValidationError(
+            f"pattern {shown(value)} must be one address pattern, printable, without spaces"
+        )
+    return value
+
+
+def _password(value: object) -> str:
+    # Never shown, whatever it is.
+    if not isinstance(value, str) or not value:
+        raise ValidationError("password must be a non-empty string")
+    if not encodable(value):
+        raise ValidationError("password holds a lone surrogate, which cannot be sent")
     return value
 
 
 def _mailbox_uuids(value: object) -> list[str]:
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        raise ValidationError(f"mailbox_uuids must be a list of mailbox UUIDs, got {value!r}")
+        raise ValidationError(
+            f"mailbox_uuids must be a list of mailbox UUIDs, got {shown(value)}"
+        )
     uuids = [_checked_uuid(item, "each of mailbox_uuids") for item in value]
     if not uuids:
         raise ValidationError("mailbox_uuids must name at least one mailbox")
     return uuids
 
 
+def _expect(body: object, cls: type, what: str) -> None:
+    if not isinstance(body, cls):
+        # Only the type: the object may hold a password.
+        raise ValidationError(f"{what} takes a {cls.__name__}, got a {type(body).__name__}")
+
+
 def checked_domain(body: NewDomain) -> NewDomain:
     """The domain create body, validated and normalised."""
+    _expect(body, NewDomain, "a domain create")
     return NewDomain(name=domain_name(body.name))
 
 
 def checked_mailbox(body: NewMailbox) -> NewMailbox:
-    """The mailbox create body, validated."""
-    if not isinstance(body.password, str) or not body.password:
-        raise ValidationError("password must be a non-empty string")
+    """The mailbox create body, validated.
+
+    Raises:
+        ValidationError: if it is not a `NewMailbox`, or a field is invalid.
+
+    """
+    _expect(body, NewMailbox, "create_from")
+    password = _password(body.password)
     return NewMailbox(
         domain_uuid=_checked_uuid(body.domain_uuid, "domain_uuid"),
         local_part=local_part(body.local_part),
-        password=body.password,
+        password=password,
         storage_gb=None if body.storage_gb is None else _storage_gb(body.storage_gb),
     )
 
 
 def checked_mailbox_update(body: MailboxUpdate) -> MailboxUpdate:
     """The mailbox update body: at least one field, each valid."""
+    _expect(body, MailboxUpdate, "a mailbox update")
     if body.enabled is None and body.storage_gb is None:
         raise ValidationError("update needs at least one of enabled or storage_gb")
     if body.enabled is not None and not isinstance(body.enabled, bool):
-        raise ValidationError(f"enabled must be True or False, got {body.enabled!r}")
+        raise ValidationError(f"enabled must be True or False, got {shown(body.enabled)}")
     if body.storage_gb is not None:
         _storage_gb(body.storage_gb)
     return body
@@ -138,11 +219,18 @@ def checked_mailbox_update(body: MailboxUpdate) -> MailboxUpdate:
 
 def checked_list_entry(body: NewListEntry) -> NewListEntry:
     """The whitelist/blacklist add body, validated."""
+    _expect(body, NewListEntry, "a sender-list add")
     return NewListEntry(pattern=_pattern(body.pattern))
 
 
 def checked_alias(body: NewAlias) -> NewAlias:
-    """The alias create body, validated."""
+    """The alias create body, validated.
+
+    Raises:
+        ValidationError: if it is not a `NewAlias`, or a field is invalid.
+
+    """
+    _expect(body, NewAlias, "create_from")
     return NewAlias(
         domain_uuid=_checked_uuid(body.domain_uuid, "domain_uuid"),
         local_part=local_part(body.local_part),

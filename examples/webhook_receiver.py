@@ -10,9 +10,12 @@ Point the dashboard's webhook (Settings → Webhooks) at
 - One `AsyncClient` for the app's whole life, opened and closed by the lifespan
   and handed to the routes through the lifespan state (the FastAPI equivalent is
   the same lifespan plus a dependency returning ``request.state.client``).
-- The route verifies the **raw** body before parsing anything, answers 400 to a
+- The route reads at most `MAX_BODY` bytes (413 beyond: no real event comes
+  close), verifies the **raw** body before parsing anything, answers 400 to a
   delivery that is not authentic (the reason is logged, not sent back), then
-  parses a typed event and dispatches on its class with ``match``.
+  parses a typed event and dispatches on its class with ``match``. Whatever a
+  forger sends (any header bytes, any body), the answer is a 4xx, never a 500:
+  `verify` and `parse_event` raise only their two documented errors.
 - On ``mailbox.created`` it whitelists the mailbox's own domain, idempotently,
   because a delivery may arrive more than once. Events it does not handle
   (unknown ones included) get 204 like the others, so they are not redelivered.
@@ -24,7 +27,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 from typing import TypedDict
 
 from starlette.applications import Starlette
@@ -44,11 +47,12 @@ from clubsmtp_async.webhooks import (
     parse_event,
 )
 
-__all__ = ["create_app", "handle"]
+__all__ = ["create_app", "handle", "read_body"]
 
 log = logging.getLogger("webhook_receiver")
 
 PATH = "/webhooks/clubsmtp"
+MAX_BODY = 1024 * 1024
 
 
 class State(TypedDict):
@@ -92,7 +96,10 @@ def create_app(
 
 async def receive(request: Request) -> Response:
     """Verify, parse and handle one delivery."""
-    body = await request.body()
+    body = await read_body(request, MAX_BODY)
+    if body is None:
+        log.warning("refused a webhook delivery: body over %d bytes", MAX_BODY)
+        return JSONResponse({"error": "body too large"}, status_code=413)
     try:
         request.state.verifier.verify(body, request.headers)
         event = parse_event(body)
@@ -101,6 +108,19 @@ async def receive(request: Request) -> Response:
         return JSONResponse({"error": "invalid webhook"}, status_code=400)
     await handle(event, request.state.client)
     return Response(status_code=204)
+
+
+async def read_body(request: Request, limit: int) -> bytes | None:
+    """The request body, or None as soon as it grows past `limit` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    async with aclosing(request.stream()) as stream:  # closed at once when left early
+        async for chunk in stream:
+            size += len(chunk)
+            if size > limit:
+                return None
+            chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def handle(event: Event, client: AsyncClient) -> None:

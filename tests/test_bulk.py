@@ -29,7 +29,9 @@ from clubsmtp_async import (
     NewAlias,
     NewMailbox,
     NotFoundError,
+    RateLimitError,
     SenderPattern,
+    ServerError,
     ValidationError,
 )
 from clubsmtp_async._retry import RetryPolicy
@@ -165,6 +167,64 @@ async def test_malformed_items_fail_alone_without_a_request() -> None:
     assert all(isinstance(f.error, ValidationError) for f in result.failed)
     assert len(api.requests) == 2
     assert [m.address for m in result.succeeded] == ["ok0@acme.example", "ok1@acme.example"]
+
+
+async def test_an_item_of_the_wrong_type_is_reported_without_quoting_it() -> None:
+    # A csv.DictReader row instead of a NewMailbox: it holds the password.
+    secret = "Row-Pa55word-9"
+    row = {"domain_uuid": DOMAIN, "local_part": "alice", "password": secret}
+    api = FakeApi()
+    async with mock_client(api) as client:
+        result = await client.bulk.create_mailboxes([row, new("ok")])
+        with pytest.raises(BulkAborted) as aborted:
+            await client.bulk.create_mailboxes([row], fail_fast=True)
+        stream_outcomes = []
+        async with client.bulk.iter_create_mailboxes([row]) as outcomes:
+            async for outcome in outcomes:
+                stream_outcomes.append(outcome)
+    (failure,) = result.failed
+    assert str(failure.error) == "expected a NewMailbox, got a dict"
+    texts = [str(failure.error), repr(failure), repr(result.failed), str(aborted.value),
+             repr(aborted.value.failure), repr(stream_outcomes[0])]
+    with pytest.raises(BulkError) as raised:
+        result.raise_for_failures()
+    texts.append(str(raised.value))
+    for text in texts:
+        assert secret not in text
+    assert "item=<dict>" in repr(failure)
+    assert failure.item is row  # the item itself is still there, as given
+    assert len(api.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "items", ["acme.example", b"acme.example", None, 42, object()], ids=repr
+)
+async def test_items_that_are_not_an_iterable_of_items_are_refused_at_once(items: Any) -> None:
+    async with mock_client(FakeApi()) as client:
+        with pytest.raises(ValidationError, match="items must be a list"):
+            await client.bulk.create_domains(items)
+        with pytest.raises(ValidationError, match="items must be a list"):
+            client.bulk.iter_create_domains(items)
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [({"on_progress": "print"}, "on_progress must be a function"),
+     ({"fail_fast": "yes"}, "fail_fast must be True or False"),
+     ({"concurrency": 2.5}, "concurrency must be a whole number")],
+)
+async def test_bad_options_are_refused_at_once(option: dict[str, Any], message: str) -> None:
+    async with mock_client(FakeApi()) as client:
+        with pytest.raises(ValidationError, match=message):
+            await client.bulk.create_mailboxes(names(2), **option)
+
+
+async def test_sender_pattern_items_of_the_wrong_shape_are_not_quoted() -> None:
+    async with mock_client(FakeApi()) as client:
+        result = await client.bulk.add_whitelist([{"mailbox_uuid": DOMAIN, "secret": "s3"}])
+    (failure,) = result.failed
+    assert "got a dict" in str(failure.error)
+    assert "s3" not in str(failure.error)
 
 
 async def test_all_succeeded_and_raise_for_failures_returns_the_result() -> None:
@@ -657,30 +717,67 @@ async def test_emulator_async_generator_of_aliases_and_lists() -> None:
 
 
 @pytest.mark.parametrize(
-    "fault",
-    [ErrorAfter(), Drop(after_processing=True), ErrorBefore(), RateLimit(retry_after=0)],
+    ("fault", "failure"),
+    [
+        (ErrorAfter(), None),
+        (Drop(after_processing=True), None),
+        (ErrorBefore(), ServerError),
+        (RateLimit(retry_after=0), RateLimitError),
+    ],
     ids=["5xx-after-processing", "dropped-connection", "5xx-before", "429"],
 )
-async def test_emulator_under_faults_every_item_accounted_once(fault: Any) -> None:
+async def test_emulator_under_faults_every_item_accounted_once(
+    fault: Any, failure: type[Exception] | None
+) -> None:
+    """What holds whichever requests the faults hit (30 % of the creates, 2 retries).
+
+    Which items run out of retries depends on how the tasks interleave, so the
+    test asserts what the SDK guarantees for every draw: each item is reported
+    exactly once; the server holds exactly the items reported created, each
+    once; a failure is the fault's own error; and a fault *after* the server
+    acted never fails an item, since the create is then looked up, not re-sent.
+    """
     emulator = make_emulator(seed=11)
     count = 200
-    async with emulated(emulator, max_retries=6) as client:
+    async with emulated(emulator, max_retries=2) as client:
         domain = await client.domains.create(name="acme.example")
-        emulator.faults.add("POST", "/v1/mailboxes", fault, probability=0.3)
+        rule = emulator.faults.add("POST", "/v1/mailboxes", fault, probability=0.3)
         items = [NewMailbox(domain_uuid=domain.uuid, local_part=f"u{i}", password="pw")
                  for i in range(count)]
-        seen: list[int] = []
-        async with client.bulk.iter_create_mailboxes(items, concurrency=32) as outcomes:
-            async for outcome in outcomes:
-                seen.append(outcome.index)
-                assert outcome.unwrap().address == f"u{outcome.index}@acme.example"
-        fired = emulator.faults.rules[0].fired
-    assert sorted(seen) == list(range(count))
-    result_addresses = _addresses(emulator)
-    assert len(result_addresses) == len(set(result_addresses))  # never a duplicate
-    assert fired > 0
-    # Every item succeeded (ambiguous failures are recovered by lookup) and exists once.
-    assert result_addresses == sorted(f"u{i}@acme.example" for i in range(count))
+        outcomes: dict[int, BulkOutcome[Any]] = {}
+        async with client.bulk.iter_create_mailboxes(items, concurrency=32) as stream:
+            async for outcome in stream:
+                assert outcome.index not in outcomes  # reported once
+                outcomes[outcome.index] = outcome
+    assert sorted(outcomes) == list(range(count))
+    created = _addresses(emulator)
+    assert len(created) == len(set(created))  # never a duplicate
+    succeeded = sorted(o.unwrap().address for o in outcomes.values() if o.ok)
+    assert created == succeeded  # no success missing, no failure left behind on the server
+    for index, outcome in outcomes.items():
+        if outcome.ok:
+            assert outcome.unwrap().address == f"u{index}@acme.example"
+        else:
+            assert failure is not None
+            assert type(outcome.error) is failure
+    if failure is None:
+        assert len(succeeded) == count
+    # Seeded: the first 200 draws of the emulator's generator include hits, in any order.
+    assert rule.fired > 0
+
+
+async def test_emulator_an_item_out_of_retries_fails_alone() -> None:
+    emulator = make_emulator()
+    async with emulated(emulator, max_retries=2) as client:
+        domain = await client.domains.create(name="acme.example")
+        emulator.faults.add("POST", "/v1/mailboxes", ErrorBefore(), times=3)  # 3 attempts
+        items = [NewMailbox(domain_uuid=domain.uuid, local_part=f"u{i}", password="pw")
+                 for i in range(5)]
+        result = await client.bulk.create_mailboxes(items, concurrency=1)
+    assert [f.index for f in result.failed] == [0]
+    assert isinstance(result.failed[0].error, ServerError)
+    assert result.succeeded_indices == [1, 2, 3, 4]
+    assert _addresses(emulator) == [f"u{i}@acme.example" for i in range(1, 5)]
 
 
 async def test_emulator_cancellation_mid_run_then_reconcile() -> None:

@@ -196,12 +196,22 @@ async def test_timeout_reaches_each_request(
 
 
 @pytest.mark.asyncio
-async def test_default_pool_limits(clean_env: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("max_in_flight", "connections", "keepalive"),
+    [({}, 100, 100), ({"max_in_flight": 8}, 8, 8), ({"max_in_flight": 400}, 400, 100),
+     ({"max_in_flight": None}, 1000, 100)],
+)
+async def test_the_pool_has_a_connection_per_request_in_flight(
+    clean_env: pytest.MonkeyPatch, max_in_flight: dict[str, int | None], connections: int,
+    keepalive: int,
+) -> None:
+    # The in-flight bound queues requests before the pool, so the pool never queues.
     assert httpx.Limits(max_connections=1000, max_keepalive_connections=100) == DEFAULT_LIMITS
-    async with AsyncClient(KEY, requests_per_minute=None) as client:
+    async with AsyncClient(KEY, requests_per_minute=None, **max_in_flight) as client:
         pool = client._shared.http._transport._pool  # type: ignore[attr-defined]
-        assert pool._max_connections == 1000
-        assert pool._max_keepalive_connections == 100
+        assert pool._max_connections == connections
+        assert pool._max_keepalive_connections == keepalive
+        assert client.max_in_flight == max_in_flight.get("max_in_flight", 100)
 
 
 def test_user_agent() -> None:

@@ -22,6 +22,7 @@ import pytest
 import sniffio
 from hypothesis import given, settings
 
+from clubsmtp_async import ValidationError
 from clubsmtp_async._limiter import (
     CATCH_UP_SECONDS,
     MIN_RATE_FRACTION,
@@ -174,14 +175,15 @@ def assert_conforms(times: list[float], interval: float, burst: int) -> None:
         (-5, 1, "requests_per_minute must be a positive finite number"),
         (math.nan, 1, "requests_per_minute must be a positive finite number"),
         (math.inf, 1, "requests_per_minute must be a positive finite number"),
-        ("60", 1, "requests_per_minute must be a number"),
-        (True, 1, "requests_per_minute must be a number"),
+        ("60", 1, "requests_per_minute must be a positive finite number, got a str"),
+        (True, 1, "requests_per_minute must be a positive finite number, got True"),
+        (None, 1, "requests_per_minute must be a positive finite number, got a NoneType"),
         (60, 0, "burst must be an integer >= 1"),
         (60, 2.5, "burst must be an integer >= 1"),
     ],
 )
 def test_arguments_are_validated(rpm: object, burst: object, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValidationError, match=message):
         LeakyBucketLimiter(rpm, burst=burst)  # type: ignore[arg-type]
 
 

@@ -79,6 +79,26 @@ def test_timestamps_with_offsets_are_aware() -> None:
     assert entry.created_at.utcoffset() is not None
 
 
+@pytest.mark.parametrize(
+    ("name", "model", "field"),
+    [("list_entry", ListEntry, "created_at"), ("mailbox", Mailbox, "updated_at"),
+     ("alias", Alias, "created_at"), ("domain", Domain, "created_at")],
+)
+@pytest.mark.parametrize("naive", ["2026-04-01T10:00:00", "2026-04-01T10:00:00.123456"])
+def test_a_timestamp_without_a_zone_is_refused(
+    name: str, model: type[Any], field: str, naive: str
+) -> None:
+    # Never a naive datetime: the models promise aware ones, and guessing UTC could be wrong.
+    with pytest.raises(msgspec.ValidationError, match="timezone"):
+        decode(name, model, **{field: naive})
+
+
+def test_a_dns_record_check_time_without_a_zone_is_refused() -> None:
+    records = [{**EXAMPLES["domain"]["dns_records"][0], "last_checked_at": "2026-04-01T10:00:00"}]
+    with pytest.raises(msgspec.ValidationError, match="timezone"):
+        decode("domain", Domain, dns_records=records)
+
+
 def test_unknown_fields_are_ignored() -> None:
     mailbox = decode("mailbox", Mailbox, quota_used_mb=12, labels=["x"], nested={"a": 1})
     assert mailbox.address == "alice@example.com"

@@ -61,10 +61,13 @@ CORE_MODULES = [
     "clubsmtp_async._config",
     "clubsmtp_async._endpoint",
     "clubsmtp_async._errors",
+    "clubsmtp_async._http",
+    "clubsmtp_async._loop",
     "clubsmtp_async._models",
     "clubsmtp_async._resources",
     "clubsmtp_async._response",
     "clubsmtp_async._retry",
+    "clubsmtp_async._shared",
     "clubsmtp_async._validation",
     "clubsmtp_async._version",
 ]

@@ -158,7 +158,12 @@ def test_ping_timestamp_is_aware(timestamp: str, expected: datetime) -> None:
     assert ping.timestamp.utcoffset() is not None
 
 
-@pytest.mark.parametrize("timestamp", ["yesterday", "", "2026-04-21T12:00:00Z"])
+@pytest.mark.parametrize(
+    "timestamp",
+    ["yesterday", "", "2026-04-21T12:00:00Z",
+     "Tue, 21 Apr 2026 12:00:00",  # no zone: refused, as everywhere (never a naive datetime)
+     "Tue, 21 Apr 2026 12:00:00 XYZ"],  # a zone nobody defines: the same
+)
 def test_ping_bad_timestamp(timestamp: str) -> None:
     with pytest.raises(UnexpectedResponseError):
         ping_decoder(json_response(200, {"timestamp": timestamp, "errors": []}))
@@ -186,6 +191,7 @@ def test_ping_bad_timestamp(timestamp: str) -> None:
         ("Tue, 21 Apr 2026 12:00:10 -0000", 10.0),
         ("Tue, 21 Apr 2026 14:00:10 +0200", 10.0),
         ("Tue, 99 Foo 2026 12:00:08 GMT", None),
+        ("Tue, 21 Apr 2026 12:00:08", None),  # no zone: unusable, the default pause applies
     ],
 )
 def test_retry_after_seconds(value: str | None, expected: float | None) -> None:
@@ -209,3 +215,10 @@ def test_retry_after_http_date_round_trip(seconds: int) -> None:
 def test_retry_after_never_raises(value: str) -> None:
     result = retry_after_seconds(value, now=NOW)
     assert result is None or result >= 0.0
+
+
+def test_a_model_timestamp_without_a_zone_is_an_unexpected_response() -> None:
+    decode = EnvelopeDecoder("entry", ListEntry)
+    naive = {**ENTRY, "created_at": "2026-04-01T08:00:00"}
+    with pytest.raises(UnexpectedResponseError, match="timezone"):
+        decode(json_response(200, {"entry": naive, "errors": []}))

@@ -46,6 +46,14 @@ UNRESERVED = set(string.ascii_letters + string.digits + "-._~")
         ("münchen.de", "xn--mnchen-3ya.de"),
         ("例え.jp", "xn--r8jz45g.jp"),
         ("xn--bcher-kva.example", "xn--bcher-kva.example"),
+        # IDNA 2008 (UTS 46, non-transitional), as browsers: ß (and the final sigma) are
+        # kept, not mapped as Python's IDNA 2003 codec does (to another domain).
+        ("faß.de", "xn--fa-hia.de"),
+        ("FAß.DE", "xn--fa-hia.de"),
+        ("βόλος.gr", "xn--nxasmm1c.gr"),
+        ("ascii.example。com", "ascii.example.com"),  # an ideographic full stop
+        ("ⅫⅫ.example", "xiixii.example"),  # UTS 46 maps compatibility characters
+        ("xn--ls8h.la", "xn--ls8h.la"),  # an A-label as given is never re-judged
     ],
 )
 def test_domain_name_accepts(value: str, expected: str) -> None:
@@ -60,6 +68,8 @@ def test_domain_name_accepts(value: str, expected: str) -> None:
         "x" * 64 + ".com", ".".join(["a" * 63] * 4) + ".com", "example.123",
         "example\n.com", "example.com\n.", "example.com/x", "user@example.com",
         "http://example.com", None, 42, b"example.com", ["example.com"],
+        "\ud800.example", "exa\udcffmple.com", "☃.net", "a\u200db.example", "x" * 2000,
+        "\x00.example", {"name": "example.com"},
     ],
 )
 def test_domain_name_rejects(value: Any) -> None:
@@ -83,6 +93,24 @@ def test_local_part_accepts(value: str) -> None:
 def test_local_part_rejects(value: Any) -> None:
     with pytest.raises(ValidationError, match="local part"):
         local_part(value)
+
+
+def test_python_idna_2003_would_send_another_domain() -> None:
+    # The reason for the `idna` package: the built-in codec maps ß to ss.
+    assert "faß.de".encode("idna") == b"fass.de"
+    assert domain_name("faß.de") != "fass.de"
+    assert domain_name("fass.de") == "fass.de"
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [("x/" * 100, repr("x/" * 40) + "…"), (5, "5"), (None, "None"), ({"password": "p"}, "a dict"),
+     (b"abc", "a bytes"), (["a"], "a list")],
+)
+def test_rejected_values_are_shown_only_when_short_and_plain(value: Any, shown: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        path_id(value, "mailbox_uuid")
+    assert str(info.value) == f"mailbox_uuid must be an identifier such as a UUID, got {shown}"
 
 
 @pytest.mark.parametrize("value", [D, "abc", "A-b_c.d~e", "x" * 128, "...a", "a.."])
@@ -270,6 +298,29 @@ BAD_CALLS: list[tuple[str, Call]] = [
     ("pattern with space", lambda c: c.mailboxes.blacklist.add(M, pattern="a@b c")),
     ("pattern too long", lambda c: c.mailboxes.whitelist.add(M, pattern="x" * 321)),
     ("pattern None", lambda c: c.mailboxes.whitelist.add(M, pattern=None)),
+    ("pattern lone surrogate", lambda c: c.mailboxes.whitelist.add(M, pattern="*@\ud800.x")),
+    ("pattern control character", lambda c: c.mailboxes.whitelist.add(M, pattern="*@a\x00.x")),
+    ("password lone surrogate", lambda c: c.mailboxes.create(
+        domain_uuid=D, local_part="a", password="pw\udc80" + PASSWORD)),
+    ("password not a string", lambda c: c.mailboxes.create(
+        domain_uuid=D, local_part="a", password=12345678)),
+    ("domain lone surrogate", lambda c: c.domains.create(name="ex\ud800.com")),
+    ("create_from a dict", lambda c: c.mailboxes.create_from(
+        {"domain_uuid": D, "local_part": "a", "password": PASSWORD})),
+    ("create_from None", lambda c: c.mailboxes.create_from(None)),
+    ("create_from a NewAlias", lambda c: c.mailboxes.create_from(
+        NewAlias(domain_uuid=D, local_part="a", mailbox_uuids=[M]))),
+    ("alias create_from a dict", lambda c: c.aliases.create_from(
+        {"domain_uuid": D, "local_part": "a", "mailbox_uuids": [M]})),
+    ("alias mailbox_uuids None", lambda c: c.aliases.create(
+        domain_uuid=D, local_part="a", mailbox_uuids=None)),
+    ("alias mailbox_uuids of ints", lambda c: c.aliases.create(
+        domain_uuid=D, local_part="a", mailbox_uuids=[1, 2])),
+    ("mailbox field of the wrong type", lambda c: c.mailboxes.create_from(
+        NewMailbox(domain_uuid=123, local_part="a", password=PASSWORD))),
+    ("get a dict", lambda c: c.mailboxes.get({"uuid": M})),
+    ("list domain_uuid int", lambda c: c.mailboxes.list(7)),
+    ("remove entry None", lambda c: c.mailboxes.blacklist.remove(M, None)),
 ]
 
 

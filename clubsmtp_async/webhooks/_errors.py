@@ -3,8 +3,11 @@
 The part of the SDK's tree they add (`clubsmtp_async.ClubSMTPError` is the root)::
 
     ClubSMTPError
-    ├── ValidationError — a malformed webhook secret, a negative tolerance
-    ├── WebhookVerificationError — the delivery is not authentic or too old/new
+    ├── ValidationError — an argument of the wrong type or out of range: a
+    │   malformed secret, a NaN, infinite or negative tolerance, a payload that
+    │   is neither bytes nor text, headers that are not a mapping
+    ├── WebhookVerificationError — the delivery is not authentic or too old/new,
+    │   or a header is missing or not printable ASCII
     └── WebhookPayloadError (also a ValueError) — the body is not a ClubSMTP event
 
 No message ever contains the secret or a signature.

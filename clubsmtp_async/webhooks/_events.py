@@ -16,6 +16,13 @@ crashing, and a known one costs one pass.
 ``created`` stays what the wire sends, Unix seconds, so decoding stays strict
 (a number never stands for a string or the reverse, in the event or in the
 models it carries); `BaseEvent.created_at` gives it as an aware UTC `datetime`.
+Decoding refuses a ``created`` outside 0 .. 253402300799 (the last second of
+year 9999), so `created_at` can never fail later; the timestamps inside
+``data.object`` must carry a zone, as everywhere in the SDK (`_models`).
+
+`parse_event` raises `WebhookPayloadError` for any body that is not an event
+(malformed JSON, a lone surrogate in a `str` body, a missing field), and
+`ValidationError` only for a payload that is neither bytes nor text.
 """
 
 from __future__ import annotations
@@ -23,11 +30,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from types import MappingProxyType
-from typing import Any, Generic, TypeAlias, TypeVar, cast, get_args
+from typing import Annotated, Any, Generic, TypeAlias, TypeVar, cast, get_args
 
 import msgspec
 
-from .._errors import excerpt
+from .._errors import ValidationError, excerpt
 from .._models import Alias, Domain, Mailbox
 from ._errors import WebhookPayloadError
 
@@ -63,6 +70,12 @@ __all__ = [
 
 T = TypeVar("T")
 
+_LAST_SECOND = 253402300799  # 9999-12-31T23:59:59Z: the last time a datetime can hold
+_UnixSeconds = (
+    Annotated[int, msgspec.Meta(ge=0, le=_LAST_SECOND)]
+    | Annotated[float, msgspec.Meta(ge=0, le=_LAST_SECOND)]
+)
+
 
 class EventData(msgspec.Struct, Generic[T], frozen=True, kw_only=True):
     """The ``data`` member of an event: the affected object, as ``data.object``."""
@@ -80,7 +93,7 @@ class BaseEvent(msgspec.Struct, frozen=True, kw_only=True):
     """
 
     id: str
-    created: int | float
+    created: _UnixSeconds
 
     @property
     def created_at(self) -> datetime:
@@ -257,9 +270,12 @@ def parse_event(payload: bytes | str) -> Event:
 
     Raises:
         WebhookPayloadError: the body is not JSON, or not an event (a missing
-            field, or an object that does not match its documented type).
+            field, a ``created`` that is not a Unix time, or an object that does
+            not match its documented type).
+        ValidationError: the payload is neither bytes nor text.
 
     """
+    payload = _checked(payload)
     try:
         return _KNOWN.decode(payload)
     except msgspec.ValidationError as exc:
@@ -267,6 +283,25 @@ def parse_event(payload: bytes | str) -> Event:
     except msgspec.DecodeError as exc:
         raise _payload_error("not valid JSON", payload) from exc
     return _parse_other(payload, error)
+
+
+def _checked(payload: object) -> bytes | str:
+    if isinstance(payload, bytes):
+        return payload
+    if isinstance(payload, (bytearray, memoryview)):
+        return bytes(payload)
+    if isinstance(payload, str):
+        try:
+            payload.encode("utf-8")
+        except UnicodeEncodeError:
+            # No JSON text holds a lone surrogate: not an event (not a caller's bug).
+            raise _payload_error(
+                "text with a lone surrogate", payload.encode("utf-8", "replace")
+            ) from None
+        return payload
+    raise ValidationError(
+        f"payload must be the webhook body as bytes or str, got a {type(payload).__name__}"
+    )
 
 
 def _parse_other(payload: bytes | str, error: msgspec.ValidationError) -> UnknownEvent:

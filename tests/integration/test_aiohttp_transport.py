@@ -19,7 +19,7 @@ from clubsmtp_async import (
     aiohttp_http_client,
 )
 from clubsmtp_async._aiohttp import precise_error
-from clubsmtp_async._client import _connection_error
+from clubsmtp_async._http import connection_error
 from clubsmtp_async.testing import Drop, EmulatorServer, Latency
 
 from .conftest import KEY, MISSING_UUID
@@ -114,4 +114,4 @@ async def test_aiohttp_errors_keep_whether_the_request_was_sent(
     error = precise_error(reported, request)
     assert type(error) is expected
     assert error.request is request
-    assert _connection_error(error, "POST", "/v1/mailboxes").request_sent is sent
+    assert connection_error(error, "POST /v1/mailboxes").request_sent is sent

@@ -156,6 +156,33 @@ def test_created_must_be_unix_seconds(created: Any) -> None:
         parse_event(payload("invoice.paid", created=created))
 
 
+@pytest.mark.parametrize(
+    "created", [-1, -0.5, 253402300800, 1e12, 1e300, 10**30],
+    ids=["negative", "negative fraction", "year 10000", "1e12", "1e300", "10**30"],
+)
+@pytest.mark.parametrize("event_type", ["invoice.paid", "brand.new.event"])
+def test_created_beyond_what_a_datetime_holds_is_refused(created: Any, event_type: str) -> None:
+    # Refused at parse time: `created_at` can then never fail in the caller's code.
+    error = malformed(payload(event_type, obj={}, created=created))
+    assert "$.created" in str(error)
+
+
+def test_created_at_its_limits() -> None:
+    assert parse_event(payload("invoice.paid", created=0)).created_at.year == 1970
+    assert parse_event(payload("invoice.paid", created=253402300799)).created_at.year == 9999
+
+
+def test_an_object_timestamp_without_a_zone_is_refused() -> None:
+    mailbox = {**EXAMPLES["mailbox"], "created_at": "2026-04-21T14:30:00"}
+    error = malformed(payload("mailbox.created", obj=mailbox))
+    assert "timezone" in str(error)
+
+
+def test_a_str_payload_with_a_lone_surrogate_is_a_payload_error() -> None:
+    with pytest.raises(WebhookPayloadError, match="lone surrogate"):
+        parse_event(payload("invoice.paid").decode() + "\ud800")
+
+
 def test_fractional_created() -> None:
     event = parse_event(payload("invoice.paid", created=CREATED + 0.5))
     assert event.created_at == CREATED_AT.replace(microsecond=500_000)

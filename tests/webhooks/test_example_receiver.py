@@ -15,6 +15,8 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clubsmtp_async import AsyncClient
@@ -196,3 +198,50 @@ def test_missing_secret_is_a_clear_startup_error(monkeypatch: pytest.MonkeyPatch
         receiver.create_app()
     monkeypatch.setenv("CLUBSMTP_WEBHOOK_SECRET", SECRET)
     assert receiver.create_app().routes
+
+
+# --- Any forged delivery gets a 4xx, never a 500 ------------------------------------------------
+
+forged_header_values = st.binary(max_size=80) | st.text(
+    st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=80
+)
+forged_headers = st.fixed_dictionaries(
+    {},
+    optional={name: forged_header_values
+              for name in ("webhook-id", "webhook-timestamp", "webhook-signature")},
+)
+forged_bodies = st.binary(max_size=300) | st.just(b"x" * (receiver.MAX_BODY + 1))
+
+
+@pytest.mark.anyio
+# The receiver stops reading an oversized body, so httpx's in-process transport (the
+# test's client) is left with its request-body generator unfinished; trio reports it.
+@pytest.mark.filterwarnings(
+    "ignore:Async generator 'httpx._content.ByteStream.__aiter__':ResourceWarning"
+)
+@settings(max_examples=15, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(deliveries=st.lists(st.tuples(forged_headers, forged_bodies), min_size=1, max_size=12))
+async def test_any_forged_delivery_gets_a_4xx(
+    emulator: Emulator, deliveries: list[tuple[dict[str, Any], bytes]]
+) -> None:
+    async with receiving(emulator) as delivery:
+        for headers, body in deliveries:
+            # Raw header bytes reach the app as sent (Starlette decodes them as latin-1).
+            response = await delivery.http.post(receiver.PATH, content=body, headers=headers)
+            expected = 413 if len(body) > receiver.MAX_BODY else 400
+            assert response.status_code == expected
+
+
+@pytest.mark.anyio
+async def test_a_signed_body_with_forged_header_bytes_is_refused(
+    emulator: Emulator, seeded: dict[str, Any]
+) -> None:
+    (mailbox,) = seeded["mailboxes"]
+    async with receiving(emulator) as delivery:
+        body = delivery.body("mailbox.created", mailbox)
+        signed = sign(body, SECRET, msg_id="msg_1", timestamp=NOW)
+        for name in signed:
+            raw = {**signed, name: signed[name].encode() + b"\xe9\xff"}
+            assert await delivery.post(body, headers=raw) == 400  # type: ignore[arg-type]
+    assert whitelist(emulator) == []

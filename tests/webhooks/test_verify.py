@@ -165,10 +165,15 @@ def test_timestamp_is_checked_before_the_signature() -> None:
 
 @pytest.mark.parametrize(
     "value", ["hello", "1e9", "-5", "+1614265330", "1614265330.5", " 1614265330", "0x10",
-              "١٦١٤٢٦٥٣٣٠", "1" * 13],
+              "1" * 13],
 )
 def test_malformed_timestamp(value: str) -> None:
     assert "not a Unix time in seconds" in rejected(PAYLOAD, headers(webhook_timestamp=value))
+
+
+def test_non_ascii_digits_are_not_a_timestamp() -> None:
+    text = rejected(PAYLOAD, headers(webhook_timestamp="١٦١٤٢٦٥٣٣٠"))
+    assert "webhook-timestamp header is not printable ASCII" in text
 
 
 def test_verifier_reads_its_clock_per_call() -> None:
@@ -327,7 +332,7 @@ def test_sign_validates_its_arguments() -> None:
 @given(
     payload=st.binary(max_size=512),
     key=st.binary(min_size=1, max_size=64),
-    msg_id=st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40),
+    msg_id=st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=40),
     timestamp=st.integers(min_value=0, max_value=10**11),
     skew=st.integers(min_value=-DEFAULT_TOLERANCE, max_value=DEFAULT_TOLERANCE),
 )

@@ -1,0 +1,78 @@
+"""What an `AsyncClient` and its `with_options` copies share, and what belongs to one loop.
+
+`Shared` holds the pool, the limiter and the closed flag; `LoopState` what is
+bound to the event loop the client runs in (the connection pool in use, the
+in-flight limiter and its FIFO turn, the calls `aclose()` wakes), re-made by
+`Shared.for_this_loop()` when the client is used from another loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import anyio
+import httpx
+
+from ._config import pool_limits
+from ._http import new_http_client
+from ._limiter import Limiter
+from ._loop import LoopRef, current_loop
+
+__all__ = ["LoopState", "Shared"]
+
+
+@dataclass
+class LoopState:
+    """What belongs to the event loop the client is used in."""
+
+    loop: LoopRef
+    http: httpx.AsyncClient
+    in_flight: anyio.CapacityLimiter | None
+    turn: anyio.Lock = field(default_factory=anyio.Lock)  # see `AsyncClient._take_turn`
+    calls: set[anyio.CancelScope] = field(default_factory=set)  # woken by aclose()
+    foreign_http: bool = False  # the caller's http_client, first used in another loop
+
+
+@dataclass
+class Shared:
+    """What a client and its `with_options` copies share."""
+
+    http: httpx.AsyncClient
+    owns_http: bool
+    limiter: Limiter
+    owns_limiter: bool
+    max_in_flight: int | None
+    timeout: httpx.Timeout
+    closed: bool = False
+    here: LoopState | None = None
+
+    def for_this_loop(self) -> LoopState:
+        """The state of the running event loop, made on first use in it."""
+        loop = current_loop()
+        here = self.here
+        if here is None or not here.loop.is_(loop):
+            here = self.here = self._enter(loop, first=here is None)
+        return here
+
+    def _enter(self, loop: object, *, first: bool) -> LoopState:
+        # A pool is bound to the loop that opened its connections: the client's
+        # own is replaced (the old loop's connections are dropped with it); the
+        # caller's is kept, and a failure in it is explained (`_client._foreign_loop`).
+        if not first and self.owns_http:
+            self.http = new_http_client(pool_limits(self.max_in_flight), self.timeout)
+        in_flight = None if self.max_in_flight is None else anyio.CapacityLimiter(
+            self.max_in_flight
+        )
+        foreign_http = not first and not self.owns_http
+        return LoopState(LoopRef(loop), self.http, in_flight, foreign_http=foreign_http)
+
+    def wake_calls(self) -> None:
+        """Cancel every call in progress in the running loop (for `aclose`)."""
+        here = self.here
+        if here is not None and here.loop.is_(current_loop()):
+            for scope in here.calls:
+                scope.cancel()
+
+    def pool_is_here(self) -> bool:
+        """Whether the current pool was opened in the running loop (or never used)."""
+        return self.here is None or self.here.loop.is_(current_loop())
