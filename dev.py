@@ -103,6 +103,7 @@ def main(args: list[str]) -> None:
         run([str(PYTHON), "-m", "benchmarks", *rest])
     elif task == "docs":
         ensure_venv("docs")
+        os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # mkdocs-material's banner
         run([str(BIN / "mkdocs"), "build", "--strict", *rest])
     else:
         sys.exit(f"unknown task {task!r}: use demo, test, check, bench, docs or bulk-demo")
