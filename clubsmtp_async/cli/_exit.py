@@ -5,7 +5,7 @@
 | 0 | success |
 | 1 | error: the API refused the call, answered unexpectedly, or the plan conflicts |
 | 2 | usage error: bad arguments or a bad input file; nothing was sent |
-| 3 | authentication or permission: the key is missing, invalid, expired or out of scope |
+| 3 | authentication or permission: the key is invalid, expired or out of scope (a missing key is a usage error, 2) |
 | 4 | rate limited, still, after the retries |
 | 5 | the API could not be reached: connection refused, TLS or DNS failure, timeout |
 | 6 | an apply partly failed: some actions failed or were skipped |
