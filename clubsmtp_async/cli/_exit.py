@@ -5,11 +5,13 @@
 | 0 | success |
 | 1 | error: the API refused the call, answered unexpectedly, or the plan conflicts |
 | 2 | usage error: bad arguments or a bad input file; nothing was sent |
-| 3 | authentication or permission: the key is invalid, expired or out of scope (a missing key is a usage error, 2) |
+| 3 | authentication or permission: the key is invalid, expired or out of scope |
 | 4 | rate limited, still, after the retries |
 | 5 | the API could not be reached: connection refused, TLS or DNS failure, timeout |
 | 6 | an apply partly failed: some actions failed or were skipped |
 | 130 | interrupted (Ctrl-C, SIGTERM) |
+
+A missing key is a usage error (2): nothing was sent.
 
 ``plan --detailed-exitcode`` follows Terraform instead: 0 no changes, 1 error,
 2 changes.
