@@ -6,14 +6,15 @@ Nothing here does I/O, so every rule is tested without a network.
 from __future__ import annotations
 
 import ipaddress
-import math
 import os
 import platform
+import re
 from collections.abc import Mapping
 
 import httpx
 
 from ._errors import ValidationError
+from ._validation import finite_number, shown
 from ._version import __version__
 
 __all__ = [
@@ -93,26 +94,39 @@ def resolve_base_url(base_url: str | None, environ: Mapping[str, str] = os.envir
     raw: object = base_url or environ.get("CLUBSMTP_BASE_URL") or DEFAULT_BASE_URL
     if not isinstance(raw, str) or not _is_plain_text(raw):
         raise ValidationError("base_url must be a URL string of printable characters")
+    quoted = _shown_url(raw)
     try:
         url = httpx.URL(raw)
         port = url.port
     except (httpx.InvalidURL, ValueError) as exc:  # ValueError: a UnicodeError of the host
-        raise ValidationError(f"base_url {raw!r} is not a valid URL") from exc
+        raise ValidationError(f"base_url {quoted} is not a valid URL") from exc
     if url.userinfo:
-        # Not quoted: the URL holds a password.
         raise ValidationError("base_url must not contain a user name or password")
     if url.scheme not in ("https", "http") or not url.host:
-        raise ValidationError(f"base_url must be an https:// URL, got {raw!r}")
+        raise ValidationError(f"base_url must be an https:// URL, got {quoted}")
     if url.scheme == "http" and not _is_loopback(url.host):
         raise ValidationError(
-            f"base_url {raw!r} uses plain HTTP: the API requires HTTPS "
+            f"base_url {quoted} uses plain HTTP: the API requires HTTPS "
             "(http:// is allowed only for loopback hosts such as the emulator)"
         )
     if url.query or url.fragment:
-        raise ValidationError(f"base_url must not have a query or fragment, got {raw!r}")
+        raise ValidationError(f"base_url must not have a query or fragment, got {quoted}")
     if port is not None and not 0 < port < 65536:
-        raise ValidationError(f"base_url has an invalid port, got {raw!r}")
+        raise ValidationError(f"base_url has an invalid port, got {quoted}")
     return str(url).rstrip("/")
+
+
+_USERINFO = re.compile(r"^([^:/?#]*:?//)[^/?#]*@")
+
+
+def _shown_url(raw: str) -> str:
+    """The URL as a message may quote it: no user name or password, query or fragment.
+
+    Done on the text, not on a parsed URL, so it holds for text no parser accepts.
+    """
+    text = _USERINFO.sub(r"\1***@", raw)
+    text = re.split(r"[?#]", text, maxsplit=1)[0] + ("?…" if re.search(r"[?#]", text) else "")
+    return shown(text)
 
 
 def _is_plain_text(text: str) -> bool:
@@ -172,17 +186,12 @@ def attempt_deadline(timeout: httpx.Timeout) -> float | None:
 
 def _is_seconds(value: object) -> bool:
     # `not value > 0` rather than `value <= 0`: it refuses NaN too.
-    return (
-        not isinstance(value, bool)
-        and isinstance(value, (int, float))
-        and math.isfinite(value)
-        and value > 0
-    )
+    return finite_number(value) and value > 0
 
 
 def _number_or_type(value: object) -> str:
     if isinstance(value, (int, float)):
-        return repr(value)
+        return shown(value)
     return f"a {type(value).__name__}"
 
 

@@ -29,6 +29,7 @@ from ._errors import (
     ServerError,
     ValidationError,
 )
+from ._validation import shown
 
 __all__ = ["IDEMPOTENT_METHODS", "RetryPolicy", "is_ambiguous"]
 
@@ -68,7 +69,9 @@ class RetryPolicy:
         jitter: Callable[[], float] = random.random,
     ) -> None:
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise ValidationError(f"max_retries must be a whole number >= 0, got {max_retries!r}")
+            raise ValidationError(
+                f"max_retries must be a whole number >= 0, got {shown(max_retries)}"
+            )
         self.max_retries = max_retries
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max

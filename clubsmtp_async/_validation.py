@@ -13,8 +13,11 @@ shown at all.
 
 from __future__ import annotations
 
+import math
 import re
+import unicodedata
 from collections.abc import Iterable
+from typing import TypeGuard
 from urllib.parse import quote
 
 import idna
@@ -33,6 +36,7 @@ __all__ = [
     "checked_mailbox_update",
     "domain_name",
     "encodable",
+    "finite_number",
     "local_part",
     "path_id",
     "shown",
@@ -59,12 +63,28 @@ def shown(value: object) -> str:
     Strings (cut to 80 characters), numbers, booleans and None are shown with
     ``repr()``; anything else only by its type, e.g. ``a dict``.
     """
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return "a very large int"  # repr() of a huge int is long, or refused outright
     if value is None or isinstance(value, (bool, int, float)):
         return repr(value)
     if isinstance(value, str):
         text = repr(value[:_SHOWN_LENGTH])
         return text + ("…" if len(value) > _SHOWN_LENGTH else "")
     return f"a {type(value).__name__}"
+
+
+def finite_number(value: object) -> TypeGuard[int | float]:
+    """Whether `value` is a finite int or float (not a bool) that a float can hold.
+
+    An int too large for a float (``10**400``) is not: arithmetic with it
+    against floats raises `OverflowError`.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def encodable(value: str) -> bool:
@@ -95,8 +115,10 @@ def domain_name(value: object, name: str = "name") -> str:
     browsers and the `idna` package do (Python's own ``"idna"`` codec is IDNA
     2003, which turns ``faß.de`` into ``fass.de``, another domain): e.g.
     ``bücher.example`` becomes ``xn--bcher-kva.example`` and ``faß.de``
-    ``xn--fa-hia.de``. An ASCII name is taken as it is, lower-cased, so an
-    A-label the caller already has is never re-judged.
+    ``xn--fa-hia.de``. An ASCII name is taken as it is, lower-cased, its labels
+    checked as DNS labels; an ``xn--`` label must be valid Punycode of printable
+    text, so ``xn--zz.example`` is refused (an A-label a registry issued is
+    never re-judged by IDNA 2008's rules for its text).
 
     Raises:
         ValidationError: if it is not a string or not a fully-qualified name.
@@ -117,7 +139,32 @@ def domain_name(value: object, name: str = "name") -> str:
     )
     if not valid:
         raise ValidationError(f"{name} {shown(value)} is not a fully-qualified domain name")
+    for label in labels:
+        if label.startswith("xn--"):
+            _check_a_label(label, value, name)
     return ascii_name
+
+
+def _check_a_label(label: str, value: str, name: str) -> None:
+    """An ``xn--`` label must be Punycode for printable, non-ASCII text.
+
+    Only the encoding is checked, not IDNA 2008's rules for the text: an A-label
+    a registry has issued (emoji domains exist under some TLDs) stays usable.
+    """
+    try:
+        text = label[4:].encode("ascii").decode("punycode")
+        valid = (
+            not text.isascii()
+            and all(unicodedata.category(char)[0] != "C" for char in text)
+            and "xn--" + text.encode("punycode").decode("ascii") == label
+        )
+    except UnicodeError:
+        valid = False
+    if not valid:
+        raise ValidationError(
+            f"{name} {shown(value)} is not a valid internationalised domain name "
+            f"({label!r} is not Punycode of a name)"
+        )
 
 
 def _to_ascii(text: str, value: str, name: str) -> str:

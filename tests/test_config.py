@@ -219,3 +219,28 @@ def test_user_agent() -> None:
     assert agent.startswith(f"clubsmtp-async/{__version__} (")
     assert f"httpx {httpx.__version__}" in agent
     assert agent.isascii()
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://admin:hunter2@[::1", "https://admin:hunter2@example.com:99999/",
+     "ftp://admin:hunter2@example.com", "https://example.com/?key=hunter2",
+     "https://example.com/#hunter2", "http://admin:hunter2@example.com"],
+)
+def test_a_refused_base_url_is_never_quoted_with_its_secrets(url: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        AsyncClient("sk_test_x", base_url=url)
+    assert "hunter2" not in str(caught.value)
+
+
+@pytest.mark.parametrize("option", ["timeout", "max_retries"])
+@pytest.mark.parametrize("value", [10**400, -(10**400), {"password": "hunter2"}])
+def test_out_of_range_or_secret_holding_options_are_validation_errors(
+    option: str, value: object
+) -> None:
+    if option == "max_retries" and value == 10**400:
+        return  # a huge retry budget is a valid (if odd) choice
+    with pytest.raises(ValidationError) as caught:
+        AsyncClient("sk_test_x", **{option: value})
+    assert "hunter2" not in str(caught.value)
+    assert len(str(caught.value)) < 200

@@ -346,3 +346,20 @@ async def test_empty_iterator_of_mailbox_uuids_is_rejected(
     with pytest.raises(ValidationError):
         await sdk_client.aliases.create(domain_uuid=D, local_part="i", mailbox_uuids=iter([]))
     assert route.call_count == 0
+
+
+@pytest.mark.parametrize("name", ["xn--zz.example", "xn--a.example", "xn--Zz.example",
+                                  "xn--zz.bücher.example"])
+def test_an_invalid_a_label_is_refused(name: str) -> None:
+    with pytest.raises(ValidationError, match="not a valid internationalised domain name"):
+        domain_name(name)
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("xn--bcher-kva.example", "xn--bcher-kva.example"),
+    ("XN--BCHER-KVA.Example", "xn--bcher-kva.example"),
+    ("ab--cd.example", "ab--cd.example"),  # a DNS label, not an A-label
+    ("xn--ls8h.la", "xn--ls8h.la"),  # an issued emoji domain: its text is not re-judged
+])
+def test_valid_ascii_names_pass_as_they_are(name: str, expected: str) -> None:
+    assert domain_name(name) == expected

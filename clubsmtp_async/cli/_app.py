@@ -61,7 +61,7 @@ def root(
         help="The API's base URL (default: https://api.clubsmtp.com).",
     )] = None,
     requests_per_minute: Annotated[float, typer.Option(
-        "--requests-per-minute", "--rpm", envvar="CLUBSMTP_REQUESTS_PER_MINUTE", min=0.001,
+        "--requests-per-minute", "--rpm", envvar="CLUBSMTP_REQUESTS_PER_MINUTE", min=0.001, max=1e9,
         help="The key's ceiling: the client never sends faster.",
     )] = 60.0,
     timeout: Annotated[float, typer.Option(min=0.001, help="Seconds per attempt.")] = 30.0,

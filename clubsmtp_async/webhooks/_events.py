@@ -280,8 +280,8 @@ def parse_event(payload: bytes | str) -> Event:
         return _KNOWN.decode(payload)
     except msgspec.ValidationError as exc:
         error = exc
-    except msgspec.DecodeError as exc:
-        raise _payload_error("not valid JSON", payload) from exc
+    except (msgspec.DecodeError, RecursionError) as exc:
+        raise _undecodable(exc, payload) from exc
     return _parse_other(payload, error)
 
 
@@ -306,16 +306,26 @@ def _checked(payload: object) -> bytes | str:
 
 def _parse_other(payload: bytes | str, error: msgspec.ValidationError) -> UnknownEvent:
     # The union refused the payload: an unknown type, or a malformed event.
-    try:
-        event_type = _HEAD.decode(payload).type
-    except msgspec.ValidationError as exc:
-        raise _payload_error(str(exc), payload) from exc
+    event_type = _decode(_HEAD, payload).type
     if event_type in EVENT_TYPES:
         raise _payload_error(str(error), payload) from error
+    return _decode(_UNKNOWN, payload)
+
+
+def _decode(decoder: msgspec.json.Decoder[T], payload: bytes | str) -> T:
+    """`decoder.decode(payload)`, any failure a `WebhookPayloadError`."""
     try:
-        return _UNKNOWN.decode(payload)
-    except msgspec.ValidationError as exc:
-        raise _payload_error(str(exc), payload) from exc
+        return decoder.decode(payload)
+    except (msgspec.DecodeError, RecursionError) as exc:  # ValidationError included
+        raise _undecodable(exc, payload) from exc
+
+
+def _undecodable(exc: Exception, payload: bytes | str) -> WebhookPayloadError:
+    if isinstance(exc, msgspec.ValidationError):
+        return _payload_error(str(exc), payload)
+    if isinstance(exc, RecursionError):
+        return _payload_error("nested too deeply", payload)
+    return _payload_error("not valid JSON", payload)
 
 
 def _payload_error(reason: str, payload: bytes | str) -> WebhookPayloadError:

@@ -39,6 +39,7 @@ from collections.abc import Callable, Mapping
 from typing import Protocol, TypeGuard, runtime_checkable
 
 from .._errors import ValidationError
+from .._validation import finite_number
 from ._errors import WebhookVerificationError
 
 __all__ = [
@@ -231,11 +232,7 @@ def _fixed_clock(now: float) -> Callable[[], float]:
 
 
 def _is_number(value: object) -> TypeGuard[int | float]:
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-    )
+    return finite_number(value)
 
 
 def _checked_tolerance(tolerance: object) -> float:

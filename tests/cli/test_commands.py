@@ -287,3 +287,13 @@ def test_json_never_prompts(cli: Cli, tmp_path: Path) -> None:
     refused = cli("--json", "apply", str(tenant), code=ExitCode.USAGE)
     assert json.loads(refused.stdout)["error"]["exit_code"] == 2
     assert "pass --yes" in refused.stderr
+
+
+@pytest.mark.parametrize("rpm", ["inf", "1e400", "2e9", "nan", "0"])
+def test_a_rate_no_key_can_have_is_a_usage_error(rpm: str, tmp_path: Path) -> None:
+    state = str(tmp_path / "s.json")
+    result = runner.invoke(app, ["--emulator", "--emulator-state", state, "--rpm", rpm, "ping"],
+                           env={"NO_COLOR": "1", "COLUMNS": "200"})
+    assert result.exit_code == ExitCode.USAGE, result.output
+    assert "--requests-per-minute" in result.stderr
+    assert "bug" not in result.stderr

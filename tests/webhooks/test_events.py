@@ -313,3 +313,22 @@ def test_decoders_are_built_at_import(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(parse_event(payload("alias.deleted")), AliasDeleted)
     assert isinstance(parse_event(payload("x.y", obj={})), UnknownEvent)
     malformed(b"nope")
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        # The union's first pass stops at the bad type or `created`, before the bad JSON.
+        (b'{"type":"zzz", garbage', "not valid JSON"),
+        (b'{"type":"domain.created","created":-5, garbage', "not valid JSON"),
+        (b'{"id":"e","type":"new.thing","created":1,"data":{"object":{"a":'
+         + b"[" * 10_000 + b"]" * 10_000 + b"}}}", "nested too deeply"),
+        (b'{"id":"e","type":"domain.created","created":1,"data":{"object":'
+         + b"[" * 10_000 + b"]" * 10_000 + b"}}", "nested too deeply"),
+    ],
+    ids=["unknown-type-then-bad-json", "bad-created-then-bad-json", "deep-unknown", "deep-known"],
+)
+def test_malformed_after_the_first_refusal_is_a_payload_error(body: bytes, reason: str) -> None:
+    with pytest.raises(WebhookPayloadError, match=reason) as caught:
+        parse_event(body)
+    assert isinstance(caught.value, ClubSMTPError)

@@ -348,3 +348,15 @@ def test_sign_verify_round_trip(
     verify(payload, signed, key, now=timestamp + skew)
     with pytest.raises(WebhookVerificationError):
         verify(payload + b"!", signed, secret, now=timestamp + skew)
+
+
+@pytest.mark.parametrize("huge", [10**400, -(10**400)])
+def test_ints_too_large_for_a_float_are_validation_errors(huge: int) -> None:
+    with pytest.raises(ValidationError):
+        verify(PAYLOAD, headers(), SECRET, huge, now=TIMESTAMP)
+    with pytest.raises(ValidationError):
+        verify(PAYLOAD, headers(), SECRET, now=huge)
+    with pytest.raises(ValidationError):
+        sign(PAYLOAD, SECRET, msg_id=MSG_ID, timestamp=huge)
+    with pytest.raises((ValidationError, WebhookVerificationError)):
+        StandardWebhooksVerifier(SECRET, clock=lambda: huge).verify(PAYLOAD, headers())
