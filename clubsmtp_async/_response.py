@@ -76,7 +76,9 @@ class EnvelopeDecoder(Generic[T]):
             raise_for_errors(response)
         try:
             envelope = self._decoder.decode(response.content)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except (msgspec.DecodeError, RecursionError) as exc:  # ValidationError included
+            # RecursionError: nesting deeper than the decoder goes, even in a
+            # field it would skip.
             raise_for_errors(response, cause=exc)
         if envelope.errors:
             raise _status_error(response, envelope.errors)
@@ -93,7 +95,7 @@ def raise_for_errors(response: httpx.Response, cause: Exception | None = None) -
     """Raise the exception an error (or undecodable) response stands for."""
     try:
         errors = _ERRORS.decode(response.content).errors
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, RecursionError):
         errors = []
     if errors:
         raise _status_error(response, errors) from cause
@@ -101,6 +103,8 @@ def raise_for_errors(response: httpx.Response, cause: Exception | None = None) -
     snippet = excerpt(response.content)
     if not response.content:
         what = "an empty body"
+    elif isinstance(cause, RecursionError):
+        what = f"JSON nested too deeply: {snippet!r}"
     elif isinstance(cause, (msgspec.ValidationError, ValueError)) and str(cause):
         # JSON of another shape: say where (msgspec names the path, e.g. `$.data[3]`).
         what = f"a body that is not the API's JSON ({_reason(cause)}): {snippet!r}"

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from clubsmtp_async import (
     APIStatusError,
+    ClubSMTPError,
     AuthError,
     InvalidRequestError,
     ListEntry,
@@ -222,3 +223,25 @@ def test_a_model_timestamp_without_a_zone_is_an_unexpected_response() -> None:
     naive = {**ENTRY, "created_at": "2026-04-01T08:00:00"}
     with pytest.raises(UnexpectedResponseError, match="timezone"):
         decode(json_response(200, {"entry": naive, "errors": []}))
+
+
+DEEP = b"[" * 10_000 + b"]" * 10_000
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error"),
+    [
+        (200, b'{"entry":' + DEEP + b',"errors":[]}', UnexpectedResponseError),
+        (200, b'{"errors":[],"unknown":' + DEEP + b"}", UnexpectedResponseError),
+        (400, b'{"errors":[' + DEEP + b"]}", InvalidRequestError),
+        (500, b'{"errors":[{"message":"x","type":"api_error","extra":' + DEEP + b"}]}",
+         ServerError),
+    ],
+    ids=["in-the-field", "in-an-unknown-field", "in-errors", "in-an-error-detail"],
+)
+def test_json_nested_deeper_than_the_decoder_goes_is_a_typed_error(
+    status: int, body: bytes, error: type[Exception]
+) -> None:
+    with pytest.raises(error) as caught:
+        EnvelopeDecoder("entry", ListEntry)(response(status, body))
+    assert isinstance(caught.value, ClubSMTPError)
