@@ -170,6 +170,10 @@ def http_date(value: str) -> datetime | None:
         if not _MINUS_ZERO.search(value):
             return None  # no zone, or one nobody defines: refused, never guessed
         when = when.replace(tzinfo=timezone.utc)
+    try:
+        when.astimezone(timezone.utc)  # the instant must exist in UTC too (year 1 to 9999)
+    except OverflowError:
+        return None
     return when
 
 

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from clubsmtp_async import (
     APIStatusError,
-    ClubSMTPError,
     AuthError,
+    ClubSMTPError,
     InvalidRequestError,
     ListEntry,
     Ping,
@@ -24,6 +24,7 @@ from clubsmtp_async import (
 from clubsmtp_async._endpoint import Endpoint, deleted, many, one
 from clubsmtp_async._response import (
     EnvelopeDecoder,
+    http_date,
     ping_decoder,
     raise_for_errors,
     retry_after_seconds,
@@ -245,3 +246,8 @@ def test_json_nested_deeper_than_the_decoder_goes_is_a_typed_error(
     with pytest.raises(error) as caught:
         EnvelopeDecoder("entry", ListEntry)(response(status, body))
     assert isinstance(caught.value, ClubSMTPError)
+
+
+@pytest.mark.parametrize("value", ["Fri, 31 Dec 9999 23:59:59 -2359"])
+def test_a_date_with_no_utc_instant_is_refused(value: str) -> None:
+    assert http_date(value) is None
