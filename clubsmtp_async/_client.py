@@ -351,9 +351,14 @@ class AsyncClient:
             return await self._retry.call(
                 attempt, method, can_recover=find_existing is not None, sleep=self._backoff
             )
-        except ClubSMTPError:
+        except ClubSMTPError as failure:
             if state.ambiguous and find_existing is not None:
-                existing = await find_existing()
+                try:
+                    existing = await find_existing()
+                except ClubSMTPError:
+                    # The create's own failure is the answer; the failed look-up
+                    # stays visible as its context.
+                    raise failure  # noqa: B904 - the look-up error becomes its __context__
                 if existing is not None:
                     return existing
             raise

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from clubsmtp_async import AsyncClient
+from clubsmtp_async import AsyncClient, ServerError
 from clubsmtp_async.testing import (
     Drop,
     Emulator,
@@ -238,3 +238,25 @@ async def test_a_delete_whose_first_attempt_fails_succeeds(
         n for route, n in world.emulator.stats.requests.items() if route.startswith("DELETE")
     )
     assert deletes == 2
+
+
+@pytest.mark.parametrize("kind", list(CREATES))
+async def test_a_create_whose_look_up_fails_too_reports_the_create(
+    world: World, kind: str
+) -> None:
+    """The create fails ambiguously, and so does its last look-up: the create's error is raised."""
+    path, create, _ = CREATES[kind]
+    world.emulator.faults.add("POST", path, ErrorBefore(status=502, message="Bad gateway."))
+    lookup = "/v1/mailboxes/*/whitelist" if kind == "whitelist" else f"/v1/{kind.split('/')[0]}"
+    world.emulator.faults.add("GET", lookup, ErrorBefore(status=503, message="Unavailable."))
+    client = world.client.with_options(max_retries=0)
+    world.client = client
+
+    with pytest.raises(ServerError) as caught:
+        await create(world)
+
+    assert caught.value.status_code == 502
+    assert caught.value.response is not None
+    assert caught.value.response.request.method == "POST"
+    assert isinstance(caught.value.__context__, ServerError)
+    assert caught.value.__context__.status_code == 503
