@@ -1,13 +1,24 @@
-"""Shared fixtures of the SDK-core tests (names start with ``sdk_`` to stay apart)."""
+"""Shared fixtures of the SDK-core tests (names start with ``sdk_`` to stay apart).
+
+The suite runs against one HTTP library at a time: ``CLUBSMTP_HTTP_LIBRARY=httpx``
+(the default here) or ``=httpx2`` chooses the library of the SDK's own pools,
+the emulator's in-process clients and the fixtures (`http_library`). Tests of
+what only httpx has (respx, httpx-aiohttp) are skipped under httpx2.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
 import pytest_asyncio
 import respx
+
+os.environ.setdefault("CLUBSMTP_HTTP_LIBRARY", "httpx")
+
+from http_library import HTTPX_ONLY_REASON, LIBRARY
 
 from clubsmtp_async import AsyncClient
 
@@ -55,7 +66,9 @@ def sdk_base_url() -> str:
 
 @pytest.fixture
 def sdk_router() -> Iterator[respx.MockRouter]:
-    """respx over the default transport; an unmatched request fails the test."""
+    """respx over the default transport; an unmatched request fails the test (httpx only)."""
+    if LIBRARY.name != "httpx":
+        pytest.skip(HTTPX_ONLY_REASON)
     with respx.mock(base_url=SDK_BASE_URL, assert_all_called=False) as router:
         yield router
 
