@@ -3,7 +3,8 @@
 The suite runs against one HTTP library at a time: ``CLUBSMTP_HTTP_LIBRARY=httpx``
 (the default here) or ``=httpx2`` chooses the library of the SDK's own pools,
 the emulator's in-process clients and the fixtures (`http_library`). Tests of
-what only httpx has (respx, httpx-aiohttp) are skipped under httpx2.
+what only httpx has (respx, httpx-aiohttp) are skipped under httpx2, and the
+modules that never send an HTTP request (`LIBRARY_NEUTRAL`) run under httpx only.
 """
 
 from __future__ import annotations
@@ -21,6 +22,39 @@ os.environ.setdefault("CLUBSMTP_HTTP_LIBRARY", "httpx")
 from http_library import HTTPX_ONLY_REASON, LIBRARY
 
 from clubsmtp_async import AsyncClient
+
+# Modules that never send an HTTP request (pure logic, limiters, models): a run under httpx2
+# would only repeat them, so it deselects them.
+LIBRARY_NEUTRAL = frozenset({
+    "tests/fleet/test_config.py",
+    "tests/fleet/test_lease.py",
+    "tests/fleet/test_passwords.py",
+    "tests/fleet/test_producer.py",
+    "tests/onboarding/test_diff.py",
+    "tests/onboarding/test_load.py",
+    "tests/onboarding/test_public_api.py",
+    "tests/onboarding/test_schema.py",
+    "tests/test_limiter.py",
+    "tests/test_models.py",
+    "tests/test_redis_limiter.py",
+    "tests/testing/test_clock.py",
+    "tests/testing/test_rules.py",
+    "tests/webhooks/test_events.py",
+    "tests/webhooks/test_properties.py",
+    "tests/webhooks/test_public_api.py",
+})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under httpx2, deselect the `LIBRARY_NEUTRAL` modules (they ran under httpx)."""
+    if LIBRARY.name == "httpx":
+        return
+    neutral = [i for i in items
+               if i.path.relative_to(config.rootpath).as_posix() in LIBRARY_NEUTRAL]
+    if neutral:
+        config.hook.pytest_deselected(items=neutral)
+        items[:] = [i for i in items if i not in set(neutral)]
+
 
 SDK_BASE_URL = "https://api.clubsmtp.test"
 SDK_API_KEY = "sk_live_" + "S3cr3tK3y" * 8  # 72 characters after the prefix, like a real key
