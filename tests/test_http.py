@@ -10,6 +10,7 @@ asyncio and trio, and through `aiohttp_http_client()` (httpx only).
 from __future__ import annotations
 
 import importlib
+import socket
 import tracemalloc
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -411,18 +412,18 @@ async def test_a_refused_connection_is_unsent_and_a_dropped_one_may_have_been_se
     async def hang_up(request: RawRequest, stream: SocketStream) -> None:
         await stream.aclose()  # the request was read: the server may have acted on it
 
-    async with raw_server(hang_up) as server:
-        dropping = server.base_url
-    refused = dropping  # nothing listens there any more
-    async with raw_server(hang_up) as server, _http(transport) as http:
-        for base_url, sent in ((refused, False), (server.base_url, True)):
-            client = AsyncClient(KEY, base_url=base_url, http_client=http,
-                                 requests_per_minute=None, max_retries=0)
-            async with client:
-                with pytest.raises(APIConnectionError) as info:
-                    await client.mailboxes.get(M)
-            assert type(info.value) is APIConnectionError
-            assert info.value.request_sent is sent
+    with socket.socket() as bound:  # bound, never listening: a connection is refused
+        bound.bind(("127.0.0.1", 0))
+        refused = f"http://127.0.0.1:{bound.getsockname()[1]}"
+        async with raw_server(hang_up) as server, _http(transport) as http:
+            for base_url, sent in ((refused, False), (server.base_url, True)):
+                client = AsyncClient(KEY, base_url=base_url, http_client=http,
+                                     requests_per_minute=None, max_retries=0)
+                async with client:
+                    with pytest.raises(APIConnectionError) as info:
+                        await client.mailboxes.get(M)
+                assert type(info.value) is APIConnectionError
+                assert info.value.request_sent is sent
     assert [r.method for r in server.requests] == ["GET"]
 
 
