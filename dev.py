@@ -2,7 +2,8 @@
 """Project tasks that work on a fresh machine with only Python and pip.
 
     python3 dev.py demo    # onboard examples/tenant.toml into the embedded emulator
-    python3 dev.py test    # the whole test suite
+    python3 dev.py test    # the whole test suite (over httpx; both httpx and httpx2 installed)
+    CLUBSMTP_HTTP_LIBRARY=httpx2 python3 dev.py test   # the suite over httpx2
     python3 dev.py check   # ruff + mypy --strict
     python3 dev.py bench   # the benchmarks in benchmarks/
     python3 dev.py docs    # build the documentation site into site/

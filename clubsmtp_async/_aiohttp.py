@@ -16,6 +16,10 @@ policy relies on: `httpx-aiohttp` reports every aiohttp connection error —
 a server that dropped the connection *after* receiving the request included —
 as a connect timeout, which would make an ambiguous create look unsent and be
 re-sent blindly. Here only a failure to connect counts as unsent.
+
+`httpx-aiohttp` is a transport for httpx, not httpx2, so this client is an
+`httpx.AsyncClient` whichever library the SDK's own pools use; the SDK takes
+either kind of client.
 """
 
 from __future__ import annotations
@@ -26,9 +30,15 @@ from typing import Any
 
 import httpx
 
-from ._config import DEFAULT_LIMITS, resolve_timeout
+from ._config import DEFAULT_LIMITS as _POOL
+from ._config import resolve_timeout
 
 __all__ = ["aiohttp_http_client"]
+
+DEFAULT_LIMITS = httpx.Limits(
+    max_connections=_POOL.max_connections, max_keepalive_connections=_POOL.max_keepalive_connections
+)
+"""The pool's default size: 1000 connections, 100 kept alive."""
 
 
 def aiohttp_http_client(
@@ -37,7 +47,7 @@ def aiohttp_http_client(
     limits: httpx.Limits = DEFAULT_LIMITS,
     verify: ssl.SSLContext | str | bool = True,
 ) -> httpx.AsyncClient:
-    """An httpx client over aiohttp, for `AsyncClient(http_client=...)` on asyncio.
+    """An httpx client over aiohttp, for `AsyncClient(http_client=...)` on asyncio (httpx only).
 
     Args:
         timeout: Seconds or an `httpx.Timeout` (the SDK also sets one per request).

@@ -32,7 +32,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar, cast
 
 import anyio
-import httpx
 import msgspec
 
 from ._config import (
@@ -56,7 +55,15 @@ from ._errors import (
     RateLimitError,
     ValidationError,
 )
-from ._http import ACCEPT_ENCODING, build_request, exchange, is_http_client, new_http_client
+from ._http import (
+    ACCEPT_ENCODING,
+    RequestHeaders,
+    build_request,
+    check_http_client,
+    default_library,
+    exchange,
+    new_http_client,
+)
 from ._limiter import LeakyBucketLimiter, Limiter, NoLimiter
 from ._models import Ping
 from ._resources import PING, Aliases, Domains, Mailboxes
@@ -64,7 +71,10 @@ from ._retry import RetryPolicy, is_ambiguous
 from ._shared import LoopState, Shared
 
 if TYPE_CHECKING:
+    import httpx
+
     from ._bulk import Bulk
+    from ._http import HTTPClient, HTTPRequest, HTTPResponse, HTTPTimeout
 
 __all__ = ["AsyncClient"]
 
@@ -93,12 +103,14 @@ class AsyncClient:
         requests_per_minute: The key's ceiling; the client never sends faster.
             None disables pacing (a 429 still pauses every task).
         max_retries: Retries after a failed attempt; 0 disables retrying.
-        timeout: Seconds, or an `httpx.Timeout`: each phase (connect, each read,
-            each write, pool) is bounded by it, and a whole attempt by its
-            longest phase (``timeout=30``: 30 s per attempt).
+        timeout: Seconds, or an `httpx.Timeout` (or `httpx2.Timeout`): each phase
+            (connect, each read, each write, pool) is bounded by it, and a whole
+            attempt by its longest phase (``timeout=30``: 30 s per attempt).
         limiter: A shared limiter (e.g. `RedisLimiter`) used instead of the in-process one.
-        http_client: Your own `httpx.AsyncClient`; the SDK never closes it.
-            Redirects are never followed, whatever it was built with.
+        http_client: Your own `httpx.AsyncClient` or `httpx2.AsyncClient`; the SDK
+            never closes it. Redirects are never followed, whatever it was built
+            with. Without one the SDK makes its own pool: httpx2 when it is
+            installed, else httpx (``$CLUBSMTP_HTTP_LIBRARY`` chooses).
         max_in_flight: At most this many HTTP requests in flight at once (the
             others wait their turn, first come first served); shared with the
             `with_options` copies. None removes the bound.
@@ -125,9 +137,9 @@ class AsyncClient:
         base_url: str | None = None,
         requests_per_minute: float | None = 60,
         max_retries: int = 3,
-        timeout: float | httpx.Timeout | None = 30.0,
+        timeout: float | HTTPTimeout | None = 30.0,
         limiter: Limiter | None = None,
-        http_client: httpx.AsyncClient | None = None,
+        http_client: HTTPClient | None = None,
         max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT,
         max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
@@ -144,23 +156,20 @@ class AsyncClient:
                 "limiter must be a Limiter (with acquire, on_rate_limited and aclose), "
                 f"got a {type(limiter).__name__}"
             )
-        if http_client is not None and not is_http_client(http_client):
-            raise ValidationError(
-                f"http_client must be an httpx.AsyncClient, got a {type(http_client).__name__}"
-            )
+        library = default_library() if http_client is None else check_http_client(http_client)
         chosen_limiter = limiter or _default_limiter(requests_per_minute)
-        self._headers = httpx.Headers(
+        self._headers = RequestHeaders(
             {
                 "Authorization": f"Bearer {self._api_key.reveal()}",
-                "User-Agent": user_agent(),
+                "User-Agent": user_agent(library),
                 "Accept": "application/json",
                 "Accept-Encoding": ACCEPT_ENCODING,
             }
         )
-        self._json_headers = self._headers.copy()
-        self._json_headers["Content-Type"] = "application/json"
+        self._json_headers = self._headers.with_header("Content-Type", "application/json")
         self._shared = Shared(
-            http=http_client or new_http_client(pool_limits(in_flight), self._timeout),
+            http=http_client or new_http_client(library, pool_limits(in_flight), self._timeout),
+            library=library,
             owns_http=http_client is None,
             limiter=chosen_limiter,
             owns_limiter=limiter is None,
@@ -195,7 +204,7 @@ class AsyncClient:
 
     @property
     def timeout(self) -> httpx.Timeout:
-        """The timeout of each phase of an attempt."""
+        """The timeout of each phase of an attempt (an `httpx.Timeout`, whatever was passed)."""
         return self._timeout
 
     @property
@@ -227,7 +236,7 @@ class AsyncClient:
         self,
         *,
         max_retries: int | None = None,
-        timeout: float | httpx.Timeout | None = None,
+        timeout: float | HTTPTimeout | None = None,
         max_response_bytes: int | None = None,
     ) -> AsyncClient:
         """A copy with other settings that shares the pool, the limiter and `max_in_flight`.
@@ -236,7 +245,7 @@ class AsyncClient:
 
         Args:
             max_retries: Retries after a failed attempt (None: keep).
-            timeout: Seconds or an `httpx.Timeout` (None: keep).
+            timeout: Seconds or an `httpx.Timeout` / `httpx2.Timeout` (None: keep).
             max_response_bytes: The largest response body read (None: keep).
 
         Raises:
@@ -397,14 +406,14 @@ class AsyncClient:
         path: str,
         query: Mapping[str, str] | None,
         content: bytes | None,
-    ) -> httpx.Response:
+    ) -> HTTPResponse:
         """One attempt: its turn, then its exchange, in one cancel scope.
 
         `aclose()` cancels the scope, wherever the attempt waits; during the
         exchange the scope also carries the attempt's deadline. One scope, not
         two: each costs microseconds on every request.
         """
-        request: httpx.Request | None = None
+        request: HTTPRequest | None = None
         with anyio.CancelScope() as scope:
             here.calls.add(scope)
             try:
@@ -469,7 +478,7 @@ class AsyncClient:
         path: str,
         query: Mapping[str, str] | None,
         content: bytes | None,
-    ) -> httpx.Request:
+    ) -> HTTPRequest:
         return build_request(
             here.http,
             method,
@@ -480,7 +489,7 @@ class AsyncClient:
             timeout=self._timeout,
         )
 
-    async def _exchange(self, here: LoopState, request: httpx.Request, what: str) -> httpx.Response:
+    async def _exchange(self, here: LoopState, request: HTTPRequest, what: str) -> HTTPResponse:
         try:
             return await exchange(here.http, request, what=what, max_bytes=self._max_response_bytes)
         except RuntimeError as exc:
@@ -488,7 +497,7 @@ class AsyncClient:
                 raise _foreign_loop(what) from exc
             raise
 
-    def _log(self, method: str, path: str, response: httpx.Response, number: int) -> None:
+    def _log(self, method: str, path: str, response: HTTPResponse, number: int) -> None:
         if logger.isEnabledFor(logging.DEBUG):
             elapsed = response.elapsed.total_seconds() * 1000 if _has_elapsed(response) else 0.0
             logger.debug(
@@ -500,7 +509,7 @@ class AsyncClient:
                 number,
             )
 
-    async def _decode(self, endpoint: Endpoint[T], response: httpx.Response) -> T:
+    async def _decode(self, endpoint: Endpoint[T], response: HTTPResponse) -> T:
         try:
             return endpoint.decode(response)
         except RateLimitError as exc:
@@ -540,7 +549,7 @@ def _foreign_loop(what: str) -> ClubSMTPError:
     )
 
 
-def _has_elapsed(response: httpx.Response) -> bool:
+def _has_elapsed(response: HTTPResponse) -> bool:
     try:
         response.elapsed  # noqa: B018 - the property raises until the response is closed
     except RuntimeError:

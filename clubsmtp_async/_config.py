@@ -10,12 +10,17 @@ import os
 import platform
 import re
 from collections.abc import Mapping
-
-import httpx
+from typing import TYPE_CHECKING
 
 from ._errors import ValidationError
+from ._http import PoolLimits, as_timeout, make_timeout, parse_url
 from ._validation import finite_number, shown
 from ._version import __version__
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ._http import Library
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -36,8 +41,9 @@ __all__ = [
 
 DEFAULT_BASE_URL = "https://api.clubsmtp.com"
 DEFAULT_TIMEOUT = 30.0
-# For an http_client made by `aiohttp_http_client()`: hundreds of tasks share one pool.
-DEFAULT_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
+# For a pool with no in-flight bound, and one made by `aiohttp_http_client()`: hundreds of
+# tasks share one pool.
+DEFAULT_LIMITS = PoolLimits(max_connections=1000, max_keepalive_connections=100)
 DEFAULT_MAX_IN_FLIGHT = 100
 """HTTP requests one client has in flight at most (measured: see docs/performance.md)."""
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
@@ -96,10 +102,10 @@ def resolve_base_url(base_url: str | None, environ: Mapping[str, str] = os.envir
         raise ValidationError("base_url must be a URL string of printable characters")
     quoted = _shown_url(raw)
     try:
-        url = httpx.URL(raw)
-        port = url.port
-    except (httpx.InvalidURL, ValueError) as exc:  # ValueError: a UnicodeError of the host
+        url = parse_url(raw)
+    except ValueError as exc:
         raise ValidationError(f"base_url {quoted} is not a valid URL") from exc
+    port = url.port
     if url.userinfo:
         raise ValidationError("base_url must not contain a user name or password")
     if url.scheme not in ("https", "http") or not url.host:
@@ -148,28 +154,32 @@ def _is_loopback(host: str) -> bool:
 
 
 def resolve_timeout(timeout: object) -> httpx.Timeout:
-    """An `httpx.Timeout` from a number of seconds (None: the default).
+    """An `httpx.Timeout` from a number of seconds or a timeout of either library (None: default).
+
+    An `httpx2.Timeout` is taken too; the SDK keeps every timeout as an
+    `httpx.Timeout` and hands each library its own kind.
 
     Raises:
         ValidationError: unless it is a positive finite number, or an
-            `httpx.Timeout` whose phases are each None or one.
+            `httpx.Timeout` / `httpx2.Timeout` whose phases are each None or one.
 
     """
     if timeout is None:
-        return httpx.Timeout(DEFAULT_TIMEOUT)
-    if isinstance(timeout, httpx.Timeout):
-        phases = (timeout.connect, timeout.read, timeout.write, timeout.pool)
+        return make_timeout(DEFAULT_TIMEOUT)
+    given = as_timeout(timeout)
+    if given is not None:
+        phases = (given.connect, given.read, given.write, given.pool)
         if not all(phase is None or _is_seconds(phase) for phase in phases):
             raise ValidationError(
                 f"each phase of timeout must be None or a positive number, got {timeout!r}"
             )
-        return timeout
+        return given
     if not _is_seconds(timeout):
         raise ValidationError(
             f"timeout must be a positive number of seconds, got {_number_or_type(timeout)}"
         )
     assert isinstance(timeout, (int, float))  # _is_seconds() said so
-    return httpx.Timeout(float(timeout))
+    return make_timeout(float(timeout))
 
 
 def attempt_deadline(timeout: httpx.Timeout) -> float | None:
@@ -228,17 +238,17 @@ def resolve_max_response_bytes(value: object) -> int | None:
     return value
 
 
-def pool_limits(max_in_flight: int | None) -> httpx.Limits:
+def pool_limits(max_in_flight: int | None) -> PoolLimits:
     """The limits of the pool the client makes: a connection for each request in flight."""
     if max_in_flight is None:
         return DEFAULT_LIMITS
-    return httpx.Limits(
+    return PoolLimits(
         max_connections=max_in_flight,
         max_keepalive_connections=min(max_in_flight, _MAX_KEEPALIVE),
     )
 
 
-def user_agent() -> str:
-    """The User-Agent naming the SDK, its version and the runtime."""
+def user_agent(library: Library) -> str:
+    """The User-Agent naming the SDK, its version, the runtime and the HTTP library."""
     runtime = f"{platform.python_implementation()} {platform.python_version()}"
-    return f"clubsmtp-async/{__version__} ({runtime}; httpx {httpx.__version__})"
+    return f"clubsmtp-async/{__version__} ({runtime}; {library.name} {library.version})"

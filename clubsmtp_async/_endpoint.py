@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._response import EnvelopeDecoder
+
+if TYPE_CHECKING:
+    from ._http import HTTPResponse
 
 __all__ = ["Endpoint", "deleted", "many", "one"]
 
@@ -28,7 +29,7 @@ class Endpoint(Generic[T]):
 
     method: str
     path: str
-    decode: Callable[[httpx.Response], T]
+    decode: Callable[[HTTPResponse], T]
 
     def format_path(self, ids: tuple[str, ...]) -> str:
         """The path with the (already validated and quoted) identifiers filled in."""

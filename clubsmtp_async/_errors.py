@@ -5,7 +5,7 @@ The tree::
     ClubSMTPError
     ├── ValidationError (also a ValueError) — bad input caught before sending
     ├── APIConnectionError — no usable response
-    │   └── APITimeoutError — an httpx timeout, or the attempt's overall deadline
+    │   └── APITimeoutError — an httpx / httpx2 timeout, or the attempt's overall deadline
     ├── ClientClosedError — the client was used after aclose()
     ├── BulkError — items of a bulk operation failed (`clubsmtp_async._bulk_types`)
     │   └── BulkAborted — ``fail_fast=True`` stopped at the first failure
@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 if TYPE_CHECKING:
-    import httpx
+    from ._http import HTTPRequest, HTTPResponse
 
 __all__ = [
     "APIConnectionError",
@@ -86,7 +86,7 @@ class APIConnectionError(ClubSMTPError):
     """
 
     def __init__(
-        self, message: str, *, request: httpx.Request | None = None, request_sent: bool = True
+        self, message: str, *, request: HTTPRequest | None = None, request_sent: bool = True
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -95,7 +95,7 @@ class APIConnectionError(ClubSMTPError):
 
 
 class APITimeoutError(APIConnectionError):
-    """The request timed out: an httpx timeout, or the attempt's overall deadline."""
+    """The request timed out: an httpx / httpx2 timeout, or the attempt's overall deadline."""
 
 
 class APIStatusError(ClubSMTPError):
@@ -105,7 +105,7 @@ class APIStatusError(ClubSMTPError):
         status_code: The HTTP status of the response.
         errors: The server's `errors` array (empty when the body was not JSON).
         message: The first error's message, or a description of the response.
-        response: The `httpx.Response`, when there was one.
+        response: The `httpx.Response` (or `httpx2.Response`), when there was one.
         body_excerpt: The start of the body when it was not the documented JSON.
 
     """
@@ -116,7 +116,7 @@ class APIStatusError(ClubSMTPError):
         *,
         status_code: int,
         errors: list[ErrorDetail] | None = None,
-        response: httpx.Response | None = None,
+        response: HTTPResponse | None = None,
         body_excerpt: str | None = None,
     ) -> None:
         super().__init__(message)

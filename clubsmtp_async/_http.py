@@ -1,8 +1,19 @@
-"""One attempt's HTTP exchange: the only code on the request path that speaks httpx.
+"""The HTTP seam: the only module that knows httpx from httpx2, and one attempt's exchange.
+
+The SDK sends through httpx or its maintained continuation httpx2 (the same
+API, with ``httpcore2`` underneath). Which one:
+
+- **A client you pass** (``AsyncClient(http_client=...)``) decides: an
+  `httpx.AsyncClient` or an `httpx2.AsyncClient`, and each request is built
+  by and for the library of the pool it goes through.
+- **The SDK's own pool** uses httpx2 when it is installed (the ``httpx2``
+  extra), else httpx; ``CLUBSMTP_HTTP_LIBRARY=httpx`` or ``=httpx2`` chooses
+  (read when a client is made). The emulator's in-process clients and the
+  pytest plugin follow the same choice.
 
 `exchange()` sends one request and reads its response whole, and keeps these
-promises whatever `httpx.AsyncClient` it is given (the SDK's own, the user's,
-or `aiohttp_http_client()`):
+promises whatever client it is given (the SDK's own, the user's, or
+`aiohttp_http_client()`):
 
 - **No redirects.** The API never redirects, so a 3xx is an error, and it is
   never followed — even by a client made with ``follow_redirects=True``, which
@@ -17,77 +28,405 @@ or `aiohttp_http_client()`):
 - **A size cap.** The body is read in steps and decompressed in bounded steps
   (at most `_STEP` bytes out per step), so a small compressed body that
   expands to gigabytes is refused after `max_bytes`, never held whole.
-- **Typed failures.** Transport errors become `APIConnectionError` /
-  `APITimeoutError`, with ``request_sent`` telling whether the server may
-  have seen the request.
+- **Typed failures.** Transport errors of either library become
+  `APIConnectionError` / `APITimeoutError`, with ``request_sent`` telling
+  whether the server may have seen the request.
 """
 
 from __future__ import annotations
 
+import importlib
+import os
 import zlib
 from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import httpx
 
-from ._errors import APIConnectionError, APITimeoutError, UnexpectedResponseError
+from ._errors import APIConnectionError, APITimeoutError, UnexpectedResponseError, ValidationError
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    import httpx2
+
+    HTTPClient: TypeAlias = httpx.AsyncClient | httpx2.AsyncClient
+    HTTPRequest: TypeAlias = httpx.Request | httpx2.Request
+    HTTPResponse: TypeAlias = httpx.Response | httpx2.Response
+    HTTPTimeout: TypeAlias = httpx.Timeout | httpx2.Timeout
 
 __all__ = [
     "ACCEPT_ENCODING",
+    "ENV_VAR",
+    "HTTP_ERRORS",
+    "ASGITransport",
+    "Library",
+    "PoolLimits",
+    "RequestHeaders",
+    "as_timeout",
     "build_request",
+    "check_http_client",
     "connection_error",
+    "default_library",
     "exchange",
-    "is_http_client",
+    "installed_libraries",
+    "library_named",
+    "make_timeout",
+    "new_client",
     "new_http_client",
+    "parse_url",
 ]
 
 ACCEPT_ENCODING = "gzip, deflate"
 """The encodings the SDK asks for: the ones it decompresses in bounded steps."""
 
+ENV_VAR = "CLUBSMTP_HTTP_LIBRARY"
+"""The environment variable that chooses the library of the SDK's own pools."""
+
 _STEP = 64 * 1024  # the most one decompression step may produce
 _ABANDON_STEPS = 256  # see _abandon()
-_UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_NAMES = ("httpx2", "httpx")  # in order of preference
 
 
-def is_http_client(value: object) -> bool:
-    """Whether `value` can be passed as ``AsyncClient(http_client=...)``."""
-    return isinstance(value, httpx.AsyncClient)
+# --- Which library ---------------------------------------------------------------------------
 
 
-def new_http_client(limits: httpx.Limits, timeout: httpx.Timeout) -> httpx.AsyncClient:
+class Library:
+    """One HTTP library, httpx or httpx2: the module and the names the SDK uses of it.
+
+    Attributes:
+        name: ``"httpx"`` or ``"httpx2"``.
+        module: The imported module.
+        version: Its version.
+
+    """
+
+    __slots__ = ("client_type", "module", "name", "version")
+
+    def __init__(self, name: str, module: Any) -> None:
+        self.name = name
+        self.module = module
+        self.version: str = module.__version__
+        self.client_type: type = module.AsyncClient
+
+    def timeout(self, timeout: httpx.Timeout) -> Any:
+        """`timeout` as this library's requests take it (the same object for httpx)."""
+        if isinstance(timeout, self.module.Timeout):
+            return timeout
+        return (timeout.connect, timeout.read, timeout.write, timeout.pool)
+
+    def __repr__(self) -> str:
+        return f"<Library {self.name} {self.version}>"
+
+
+def _load() -> dict[str, Library]:
+    found: dict[str, Library] = {}
+    for name in _NAMES:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        # Under `httpx2.alias_httpx()` both names are one module: one library.
+        if all(lib.module is not module for lib in found.values()):
+            found[name] = Library(name, module)
+    return found
+
+
+_LIBRARIES = _load()
+_INSTALLED = tuple(_LIBRARIES.values())
+_BY_CLIENT_TYPE: dict[type, Library] = {}
+
+
+def _classes(name: str) -> tuple[type[Exception], ...]:
+    return tuple(getattr(lib.module, name) for lib in _INSTALLED)
+
+
+_REQUEST_ERRORS = _classes("RequestError")
+_TIMEOUTS = _classes("TimeoutException")
+_UNSENT = _classes("ConnectError") + _classes("ConnectTimeout") + _classes("PoolTimeout")
+_NOT_READ = _classes("ResponseNotRead")
+HTTP_ERRORS = _classes("HTTPError")
+"""The base error class of each installed library (for ``except HTTP_ERRORS``)."""
+
+
+def installed_libraries() -> tuple[Library, ...]:
+    """The libraries installed, httpx2 first when it is."""
+    return _INSTALLED
+
+
+def library_named(name: str) -> Library:
+    """The installed library called `name` (``"httpx"`` or ``"httpx2"``).
+
+    Raises:
+        ValidationError: for another name, or a library that is not installed.
+
+    """
+    if name not in _NAMES:
+        raise ValidationError(f"unknown HTTP library {name!r}: use 'httpx' or 'httpx2'")
+    lib = _LIBRARIES.get(name)
+    if lib is None:
+        if name == "httpx" and "httpx2" in _LIBRARIES:  # httpx2 aliased as httpx
+            return _LIBRARIES["httpx2"]
+        raise ValidationError(
+            f"the HTTP library {name!r} is not installed: pip install 'clubsmtp-async[httpx2]'"
+        )
+    return lib
+
+
+def default_library(environ: Mapping[str, str] = os.environ) -> Library:
+    """The library of the SDK's own pools: ``$CLUBSMTP_HTTP_LIBRARY``, else httpx2 if installed.
+
+    Raises:
+        ValidationError: if the variable names an unknown or missing library.
+
+    """
+    chosen = environ.get(ENV_VAR, "").strip().lower()
+    if chosen:
+        try:
+            return library_named(chosen)
+        except ValidationError as exc:
+            raise ValidationError(f"{ENV_VAR}={chosen!r}: {exc}") from None
+    return _INSTALLED[0]
+
+
+def _library_of(value: object) -> Library | None:
+    lib = _BY_CLIENT_TYPE.get(type(value))
+    if lib is None:
+        for candidate in _INSTALLED:
+            if isinstance(value, candidate.client_type):
+                lib = _BY_CLIENT_TYPE[type(value)] = candidate
+                break
+    return lib
+
+
+def check_http_client(value: object) -> Library:
+    """The library of a client passed as ``AsyncClient(http_client=...)``.
+
+    Raises:
+        ValidationError: unless it is an `httpx.AsyncClient` or an
+            `httpx2.AsyncClient`, sending through transports of its own library.
+
+    """
+    lib = _library_of(value)
+    if lib is None:
+        names = " or ".join(f"an {name}.AsyncClient" for name in reversed(_LIBRARIES))
+        raise ValidationError(f"http_client must be {names}, got a {type(value).__name__}")
+    transports = [getattr(value, "_transport", None), *getattr(value, "_mounts", {}).values()]
+    for transport in transports:
+        if transport is not None and not isinstance(transport, lib.module.AsyncBaseTransport):
+            raise ValidationError(
+                f"http_client is an {lib.name}.AsyncClient with a transport of another library "
+                f"({type(transport).__module__}.{type(transport).__name__}), which cannot "
+                f"carry {lib.name}'s requests: build the client and its transport with the "
+                "same library (aiohttp_http_client() and respx are httpx only)"
+            )
+    return lib
+
+
+def _library_of_request(request: object) -> Library:
+    for lib in _INSTALLED:
+        if isinstance(request, lib.module.Request):
+            return lib
+    raise TypeError(f"not an httpx or httpx2 request: {type(request).__name__}")
+
+
+# --- Settings in either library's types ------------------------------------------------------
+
+
+class PoolLimits(NamedTuple):
+    """The size of a connection pool, whatever library makes it."""
+
+    max_connections: int | None
+    max_keepalive_connections: int | None
+
+
+def as_timeout(value: object) -> httpx.Timeout | None:
+    """An `httpx.Timeout` as is, an `httpx2.Timeout` converted; None for anything else."""
+    if isinstance(value, httpx.Timeout):
+        return value
+    for lib in _INSTALLED:
+        if isinstance(value, lib.module.Timeout):
+            return make_timeout((value.connect, value.read, value.write, value.pool))
+    return None
+
+
+def make_timeout(phases: float | tuple[Any, Any, Any, Any]) -> httpx.Timeout:
+    """The SDK's record of a timeout: an `httpx.Timeout` (httpx is always installed)."""
+    return httpx.Timeout(phases)
+
+
+def parse_url(raw: str) -> httpx.URL:
+    """`raw` parsed as a URL (its port checked).
+
+    Raises:
+        ValueError: if it is not a valid URL.
+
+    """
+    try:
+        url = httpx.URL(raw)
+        url.port  # noqa: B018 - parsing the port may raise (a UnicodeError of the host)
+    except httpx.InvalidURL as exc:
+        raise ValueError(str(exc)) from exc
+    return url
+
+
+class RequestHeaders:
+    """Headers every request of a client carries, converted once for each library.
+
+    Its repr names the headers, never their values (one holds the API key).
+    """
+
+    __slots__ = ("_items", "_made")
+
+    def __init__(self, items: Mapping[str, str]) -> None:
+        self._items = dict(items)
+        self._made: dict[str, Any] = {}
+
+    def with_header(self, name: str, value: str) -> RequestHeaders:
+        """A copy with one more header."""
+        return RequestHeaders({**self._items, name: value})
+
+    def for_library(self, lib: Library) -> Any:
+        """The headers as `lib`'s ``Headers``, made on first use."""
+        made = self._made.get(lib.name)
+        if made is None:
+            made = self._made[lib.name] = lib.module.Headers(self._items)
+        return made
+
+    def __repr__(self) -> str:
+        return f"RequestHeaders({', '.join(self._items)})"
+
+
+def new_http_client(lib: Library, limits: PoolLimits, timeout: httpx.Timeout) -> HTTPClient:
     """The pool a client makes for itself (one per event loop it runs in)."""
-    return httpx.AsyncClient(limits=limits, timeout=timeout, follow_redirects=False)
+    pool: HTTPClient = lib.module.AsyncClient(
+        limits=lib.module.Limits(
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+        ),
+        timeout=lib.module.Timeout(lib.timeout(timeout)),
+        follow_redirects=False,
+    )
+    return pool
+
+
+def new_client(lib: Library | None = None, **kwargs: Any) -> HTTPClient:
+    """A plain client of `lib` (default: the library in use), e.g. for the emulator's helpers."""
+    client: HTTPClient = (lib or default_library()).module.AsyncClient(**kwargs)
+    return client
+
+
+# --- The in-process transport for either library ---------------------------------------------
+
+
+if TYPE_CHECKING:
+
+    class _AnyTransport(httpx.AsyncBaseTransport, httpx2.AsyncBaseTransport):
+        async def handle_async_request(self, request: Any) -> Any: ...
+        async def __aenter__(self) -> Any: ...
+        async def __aexit__(self, *args: object) -> None: ...
+
+else:
+    # A subclass of each installed library's base, so either library's client takes it.
+    _AnyTransport = type(
+        "_AnyTransport", tuple(lib.module.AsyncBaseTransport for lib in _INSTALLED), {}
+    )
+
+
+class ASGITransport(_AnyTransport):
+    """Calls an ASGI app in process for an httpx or an httpx2 client alike.
+
+    Each request is answered by its own library's ``ASGITransport``, in its own
+    types; an error of the other library raised by the app (say an
+    `httpx.RemoteProtocolError` for a dropped connection) reaches the client
+    as the same error of the client's library.
+
+    Args:
+        app: The ASGI application.
+        client: The (host, port) the app sees as the client's.
+
+    """
+
+    def __init__(self, app: Any, *, client: tuple[str, int] = ("127.0.0.1", 123)) -> None:
+        self.app = app
+        self._client = client
+        self._inner: dict[str, Any] = {}
+
+    async def handle_async_request(self, request: Any) -> Any:
+        """Answer `request` through the ASGI app (see the class docstring)."""
+        lib = _library_of_request(request)
+        inner = self._inner.get(lib.name)
+        if inner is None:
+            inner = self._inner[lib.name] = lib.module.ASGITransport(
+                app=self.app, client=self._client
+            )
+        try:
+            return await inner.handle_async_request(request)
+        except _REQUEST_ERRORS as exc:
+            same = _as_library_error(exc, lib, request)
+            if same is None:
+                raise
+            raise same from exc
+
+    async def aclose(self) -> None:
+        """Close the transports made so far."""
+        for inner in self._inner.values():
+            await inner.aclose()
+
+
+def _as_library_error(exc: Exception, lib: Library, request: Any) -> Exception | None:
+    """`exc`, an error of another library, as the same class of `lib`; None if it is `lib`'s."""
+    if isinstance(exc, lib.module.HTTPError):
+        return None
+    for cls in type(exc).__mro__:
+        same = getattr(lib.module, cls.__name__, None)
+        if isinstance(same, type) and issubclass(same, lib.module.RequestError):
+            error: Exception = same(str(exc), request=request)
+            return error
+    return None
+
+
+# --- One exchange ----------------------------------------------------------------------------
 
 
 def build_request(
-    http: httpx.AsyncClient,
+    http: HTTPClient,
     method: str,
     url: str,
     *,
     params: Mapping[str, str] | None,
     content: bytes | None,
-    headers: httpx.Headers,
+    headers: RequestHeaders,
     timeout: httpx.Timeout,
-) -> httpx.Request:
-    """The request to send through `http` (its default headers and hooks apply)."""
-    return http.build_request(
-        method, url, params=params, content=content, headers=headers, timeout=timeout
+) -> HTTPRequest:
+    """The request to send through `http`, in its library (its default headers and hooks apply)."""
+    lib = _library_of(http)
+    assert lib is not None  # checked when the client was made
+    request: HTTPRequest = http.build_request(
+        method,
+        url,
+        params=params,
+        content=content,
+        headers=headers.for_library(lib),
+        timeout=lib.timeout(timeout),
     )
+    return request
 
 
 async def exchange(
-    http: httpx.AsyncClient,
-    request: httpx.Request,
+    http: HTTPClient,
+    request: HTTPRequest,
     *,
     what: str,
     max_bytes: int | None,
-) -> httpx.Response:
+) -> HTTPResponse:
     """Send `request` and read its response whole, refusing redirects and bodies over `max_bytes`.
 
     The caller bounds it in time: it runs in a cancel scope with the attempt's
     deadline (`_client`), since the deadline is anyio's, not httpx's.
 
     Args:
-        http: The client to send through.
+        http: The client to send through (httpx or httpx2).
         request: The request (from `build_request`).
         what: ``"METHOD /path"`` for messages (never a header or a body).
         max_bytes: The largest body accepted, decompressed; None for no cap.
@@ -96,7 +435,7 @@ async def exchange(
         The response, its body read (``response.content``).
 
     Raises:
-        APITimeoutError: an httpx timeout fired.
+        APITimeoutError: a timeout of the library fired.
         APIConnectionError: the connection failed or broke, or the body could
             not be decompressed.
         UnexpectedResponseError: a redirect, a body over `max_bytes`, or an
@@ -104,14 +443,13 @@ async def exchange(
 
     """
     try:
-        return await _send_and_read(http, request, what, max_bytes)
-    except httpx.RequestError as exc:
+        response: HTTPResponse = await _send_and_read(http, request, what, max_bytes)
+    except _REQUEST_ERRORS as exc:
         raise connection_error(exc, what) from exc
+    return response
 
 
-async def _send_and_read(
-    http: httpx.AsyncClient, request: httpx.Request, what: str, max_bytes: int | None
-) -> httpx.Response:
+async def _send_and_read(http: Any, request: Any, what: str, max_bytes: int | None) -> Any:
     # `follow_redirects=False` here overrides whatever the client was built with.
     response = await http.send(request, stream=True, follow_redirects=False)
     try:
@@ -123,17 +461,17 @@ async def _send_and_read(
     return response
 
 
-async def _read(response: httpx.Response, what: str, max_bytes: int | None) -> None:
+async def _read(response: Any, what: str, max_bytes: int | None) -> None:
     try:
         body = response.content  # a transport that answered from memory (a mock)
-    except httpx.ResponseNotRead:
+    except _NOT_READ:
         body = await _read_stream(response, what, max_bytes)
-        response._content = body  # what httpx's own `aread()` does once it has read
+        response._content = body  # what the library's own `aread()` does once it has read
     if max_bytes is not None and len(body) > max_bytes:
         raise _too_large(response, what, max_bytes)
 
 
-async def _read_stream(response: httpx.Response, what: str, max_bytes: int | None) -> bytes:
+async def _read_stream(response: Any, what: str, max_bytes: int | None) -> bytes:
     decoder = _decoder_for(response, what)
     chunks: list[bytes] = []
     size = 0
@@ -151,10 +489,10 @@ async def _read_stream(response: httpx.Response, what: str, max_bytes: int | Non
     return b"".join(chunks)
 
 
-async def _abandon(response: httpx.Response, raw_chunks: AsyncIterator[bytes]) -> None:
+async def _abandon(response: Any, raw_chunks: AsyncIterator[bytes]) -> None:
     """Stop reading a body half-way: close the connection, and finish the stream's generators.
 
-    httpx's body is a chain of nested async generators, and a reader that stops
+    The body is a chain of nested async generators, and a reader that stops
     early closes only the outermost one; the inner ones would stay suspended
     until collected (trio reports each as a ResourceWarning). Once the
     connection is closed, the next step fails or ends in the innermost one,
@@ -181,7 +519,7 @@ class _Identity:
 class _Inflate:
     """gzip or deflate, decompressed at most `_STEP` bytes at a time."""
 
-    def __init__(self, wbits: int, request: httpx.Request) -> None:
+    def __init__(self, wbits: int, request: Any) -> None:
         self._wbits = wbits
         self._zlib = zlib.decompressobj(wbits)
         self._started = False
@@ -191,8 +529,9 @@ class _Inflate:
         try:
             yield from self._steps(data)
         except zlib.error as exc:
-            raise httpx.DecodingError(f"the body does not decompress: {exc}",
-                                      request=self._request) from exc
+            decoding_error = _library_of_request(self._request).module.DecodingError
+            raise decoding_error(f"the body does not decompress: {exc}",
+                                 request=self._request) from exc
 
     def _steps(self, data: bytes) -> Iterator[bytes]:
         try:
@@ -215,7 +554,7 @@ class _Inflate:
 _WBITS = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
 
 
-def _decoder_for(response: httpx.Response, what: str) -> _Identity | _Inflate:
+def _decoder_for(response: Any, what: str) -> _Identity | _Inflate:
     header = response.headers.get("content-encoding", "")
     codings = [c for c in (part.strip().lower() for part in header.split(",")) if c]
     codings = [c for c in codings if c != "identity"]
@@ -231,7 +570,7 @@ def _decoder_for(response: httpx.Response, what: str) -> _Identity | _Inflate:
     )
 
 
-def _too_large(response: httpx.Response, what: str, max_bytes: int) -> UnexpectedResponseError:
+def _too_large(response: Any, what: str, max_bytes: int) -> UnexpectedResponseError:
     return UnexpectedResponseError(
         f"{what}: HTTP {response.status_code} with a body larger than max_response_bytes "
         f"({max_bytes} bytes, after decompression); it was not read further",
@@ -240,7 +579,7 @@ def _too_large(response: httpx.Response, what: str, max_bytes: int) -> Unexpecte
     )
 
 
-def _redirect_error(response: httpx.Response, what: str) -> UnexpectedResponseError:
+def _redirect_error(response: Any, what: str) -> UnexpectedResponseError:
     location = response.headers.get("location")
     # Shown without its query, which could carry anything.
     target = f" to {location.partition('?')[0][:200]!r}" if location else ""
@@ -253,25 +592,24 @@ def _redirect_error(response: httpx.Response, what: str) -> UnexpectedResponseEr
     )
 
 
-def connection_error(exc: httpx.RequestError, what: str) -> APIConnectionError:
-    """The SDK error for an httpx transport error (a timeout, a refused or broken connection).
+def connection_error(exc: Exception, what: str) -> APIConnectionError:
+    """The SDK error for a transport error of httpx or httpx2 (a timeout, a refused connection…).
 
     ``request_sent`` is False only when the request certainly never left: the
     connection could not be made, or no pooled connection became free.
     """
-    timed_out = isinstance(exc, httpx.TimeoutException)
+    timed_out = isinstance(exc, _TIMEOUTS)
     cls = APITimeoutError if timed_out else APIConnectionError
     outcome = "timed out" if timed_out else "failed"
     return cls(
         f"{what} {outcome}: {type(exc).__name__}: {str(exc) or 'no detail'}",
-        request=exc.request if _has_request(exc) else None,
+        request=_request_of(exc),
         request_sent=not isinstance(exc, _UNSENT),
     )
 
 
-def _has_request(exc: httpx.RequestError) -> bool:
+def _request_of(exc: Exception) -> Any:
     try:
-        exc.request  # noqa: B018 - the property raises when no request was attached
-    except RuntimeError:
-        return False
-    return True
+        return exc.request  # type: ignore[attr-defined]
+    except (RuntimeError, AttributeError):  # the property raises when no request was attached
+        return None

@@ -17,9 +17,8 @@ import math
 import re
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-import httpx
 import msgspec
 
 from ._errors import (
@@ -31,6 +30,9 @@ from ._errors import (
     excerpt,
 )
 from ._models import Ping
+
+if TYPE_CHECKING:
+    from ._http import HTTPResponse
 
 __all__ = [
     "EnvelopeDecoder",
@@ -70,7 +72,7 @@ class EnvelopeDecoder(Generic[T]):
         self._field = field
         self._convert = convert
 
-    def __call__(self, response: httpx.Response) -> T:
+    def __call__(self, response: HTTPResponse) -> T:
         """The model in a response, or the typed exception the response stands for."""
         if not 200 <= response.status_code < 300:
             raise_for_errors(response)
@@ -91,7 +93,7 @@ class EnvelopeDecoder(Generic[T]):
             return raise_for_errors(response, cause=exc)  # type: ignore[no-any-return]
 
 
-def raise_for_errors(response: httpx.Response, cause: Exception | None = None) -> Any:
+def raise_for_errors(response: HTTPResponse, cause: Exception | None = None) -> Any:
     """Raise the exception an error (or undecodable) response stands for."""
     try:
         errors = _ERRORS.decode(response.content).errors
@@ -127,14 +129,14 @@ def _reason(cause: Exception) -> str:
     return text[:160] + ("…" if len(text) > 160 else "")
 
 
-def _status_error(response: httpx.Response, errors: list[ErrorDetail]) -> APIStatusError:
+def _status_error(response: HTTPResponse, errors: list[ErrorDetail]) -> APIStatusError:
     cls = error_class(response.status_code, errors)
     message = "; ".join(e.message for e in errors if e.message) or f"HTTP {response.status_code}"
     error = cls(message, status_code=response.status_code, errors=errors, response=response)
     return _with_retry_after(error, response)
 
 
-def _with_retry_after(error: APIStatusError, response: httpx.Response) -> APIStatusError:
+def _with_retry_after(error: APIStatusError, response: HTTPResponse) -> APIStatusError:
     if isinstance(error, RateLimitError):
         error.retry_after = retry_after_seconds(response.headers.get("retry-after"))
     return error

@@ -1,6 +1,6 @@
 """What an `AsyncClient` and its `with_options` copies share, and what belongs to one loop.
 
-`Shared` holds the pool, the limiter and the closed flag; `LoopState` what is
+`Shared` holds the pool (and its HTTP library), the limiter and the closed flag; `LoopState` what is
 bound to the event loop the client runs in (the connection pool in use, the
 in-flight limiter and its FIFO turn, the calls `aclose()` wakes), re-made by
 `Shared.for_this_loop()` when the client is used from another loop.
@@ -9,14 +9,19 @@ in-flight limiter and its FIFO turn, the calls `aclose()` wakes), re-made by
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import anyio
-import httpx
 
 from ._config import pool_limits
-from ._http import new_http_client
+from ._http import Library, new_http_client
 from ._limiter import Limiter
 from ._loop import LoopRef, current_loop
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ._http import HTTPClient
 
 __all__ = ["LoopState", "Shared"]
 
@@ -26,7 +31,7 @@ class LoopState:
     """What belongs to the event loop the client is used in."""
 
     loop: LoopRef
-    http: httpx.AsyncClient
+    http: HTTPClient
     in_flight: anyio.CapacityLimiter | None
     turn: anyio.Lock = field(default_factory=anyio.Lock)  # see `AsyncClient._take_turn`
     calls: set[anyio.CancelScope] = field(default_factory=set)  # woken by aclose()
@@ -37,7 +42,8 @@ class LoopState:
 class Shared:
     """What a client and its `with_options` copies share."""
 
-    http: httpx.AsyncClient
+    http: HTTPClient
+    library: Library  # the library of `http`, and of the pools made in other loops
     owns_http: bool
     limiter: Limiter
     owns_limiter: bool
@@ -59,7 +65,9 @@ class Shared:
         # own is replaced (the old loop's connections are dropped with it); the
         # caller's is kept, and a failure in it is explained (`_client._foreign_loop`).
         if not first and self.owns_http:
-            self.http = new_http_client(pool_limits(self.max_in_flight), self.timeout)
+            self.http = new_http_client(
+                self.library, pool_limits(self.max_in_flight), self.timeout
+            )
         in_flight = None if self.max_in_flight is None else anyio.CapacityLimiter(
             self.max_in_flight
         )

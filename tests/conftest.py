@@ -1,7 +1,15 @@
-"""Shared fixtures of the SDK-core tests (names start with ``sdk_`` to stay apart)."""
+"""Shared fixtures of the SDK-core tests (names start with ``sdk_`` to stay apart).
+
+The suite runs against one HTTP library at a time: ``CLUBSMTP_HTTP_LIBRARY=httpx``
+(the default here) or ``=httpx2`` chooses the library of the SDK's own pools,
+the emulator's in-process clients and the fixtures (`http_library`). Tests of
+what only httpx has (respx, httpx-aiohttp) are skipped under httpx2, and the
+modules that never send an HTTP request (`LIBRARY_NEUTRAL`) run under httpx only.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -9,7 +17,44 @@ import pytest
 import pytest_asyncio
 import respx
 
+os.environ.setdefault("CLUBSMTP_HTTP_LIBRARY", "httpx")
+
+from http_library import HTTPX_ONLY_REASON, LIBRARY
+
 from clubsmtp_async import AsyncClient
+
+# Modules that never send an HTTP request (pure logic, limiters, models): a run under httpx2
+# would only repeat them, so it deselects them.
+LIBRARY_NEUTRAL = frozenset({
+    "tests/fleet/test_config.py",
+    "tests/fleet/test_lease.py",
+    "tests/fleet/test_passwords.py",
+    "tests/fleet/test_producer.py",
+    "tests/onboarding/test_diff.py",
+    "tests/onboarding/test_load.py",
+    "tests/onboarding/test_public_api.py",
+    "tests/onboarding/test_schema.py",
+    "tests/test_limiter.py",
+    "tests/test_models.py",
+    "tests/test_redis_limiter.py",
+    "tests/testing/test_clock.py",
+    "tests/testing/test_rules.py",
+    "tests/webhooks/test_events.py",
+    "tests/webhooks/test_properties.py",
+    "tests/webhooks/test_public_api.py",
+})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under httpx2, deselect the `LIBRARY_NEUTRAL` modules (they ran under httpx)."""
+    if LIBRARY.name == "httpx":
+        return
+    neutral = [i for i in items
+               if i.path.relative_to(config.rootpath).as_posix() in LIBRARY_NEUTRAL]
+    if neutral:
+        config.hook.pytest_deselected(items=neutral)
+        items[:] = [i for i in items if i not in set(neutral)]
+
 
 SDK_BASE_URL = "https://api.clubsmtp.test"
 SDK_API_KEY = "sk_live_" + "S3cr3tK3y" * 8  # 72 characters after the prefix, like a real key
@@ -55,7 +100,9 @@ def sdk_base_url() -> str:
 
 @pytest.fixture
 def sdk_router() -> Iterator[respx.MockRouter]:
-    """respx over the default transport; an unmatched request fails the test."""
+    """respx over the default transport; an unmatched request fails the test (httpx only)."""
+    if LIBRARY.name != "httpx":
+        pytest.skip(HTTPX_ONLY_REASON)
     with respx.mock(base_url=SDK_BASE_URL, assert_all_called=False) as router:
         yield router
 

@@ -1,4 +1,4 @@
-"""The client on both anyio backends (asyncio and trio), through `httpx.MockTransport`."""
+"""The client on both anyio backends (asyncio and trio), through the run's `MockTransport`."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 import anyio
-import httpx
 import pytest
 import respx
+from http_library import HTTPX_ONLY, lib
 
 from clubsmtp_async import AsyncClient, NotFoundError, RateLimitError, ServerError
 from clubsmtp_async._retry import RetryPolicy
@@ -34,13 +34,13 @@ class FakeAPI:
     """A tiny scripted server: a queue of answers per (method, path), then a default."""
 
     def __init__(self) -> None:
-        self.requests: list[httpx.Request] = []
+        self.requests: list[lib.Request] = []
         self.scripted: dict[tuple[str, str], list[Any]] = {}
 
     def script(self, method: str, path: str, *answers: Any) -> None:
         self.scripted.setdefault((method, path), []).extend(answers)
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def __call__(self, request: lib.Request) -> lib.Response:
         self.requests.append(request)
         queue = self.scripted.get((request.method, request.url.path), [])
         if queue:
@@ -50,24 +50,24 @@ class FakeAPI:
             return answer  # type: ignore[no-any-return]
         return self.default(request)
 
-    def default(self, request: httpx.Request) -> httpx.Response:
+    def default(self, request: lib.Request) -> lib.Response:
         path = request.url.path
         if path == "/v1/ping":
-            return httpx.Response(200, json={"timestamp": "Tue, 21 Apr 2026 12:00:00 GMT"})
+            return lib.Response(200, json={"timestamp": "Tue, 21 Apr 2026 12:00:00 GMT"})
         if path == "/v1/domains" and request.method == "POST":
             assert json.loads(request.content) == {"name": "example.com"}
-            return httpx.Response(200, json={"domain": DOMAIN, "errors": []})
+            return lib.Response(200, json={"domain": DOMAIN, "errors": []})
         if path == "/v1/domains":
-            return httpx.Response(200, json={"data": [DOMAIN], "errors": []})
+            return lib.Response(200, json={"data": [DOMAIN], "errors": []})
         if path == "/v1/mailboxes":
-            return httpx.Response(200, json={"data": [MAILBOX], "errors": []})
+            return lib.Response(200, json={"data": [MAILBOX], "errors": []})
         if path == f"/v1/mailboxes/{M}" and request.method == "PATCH":
-            return httpx.Response(200, json={"mailbox": {**MAILBOX, "enabled": False}})
-        return httpx.Response(400, json={"errors": [{"message": "Thing not found.",
+            return lib.Response(200, json={"mailbox": {**MAILBOX, "enabled": False}})
+        return lib.Response(400, json={"errors": [{"message": "Thing not found.",
                                                      "type": "invalid_request_error"}]})
 
 
-def make_client(api: FakeAPI, http: httpx.AsyncClient, **kwargs: Any) -> AsyncClient:
+def make_client(api: FakeAPI, http: lib.AsyncClient, **kwargs: Any) -> AsyncClient:
     kwargs.setdefault("requests_per_minute", None)
     client = AsyncClient(KEY, base_url=BASE, http_client=http, **kwargs)
     # Real anyio sleeps, but only of a millisecond or so.
@@ -77,11 +77,11 @@ def make_client(api: FakeAPI, http: httpx.AsyncClient, **kwargs: Any) -> AsyncCl
 
 async def test_calls_and_retries(anyio_backend: str) -> None:
     api = FakeAPI()
-    api.script("GET", "/v1/ping", httpx.ConnectError("refused"),
-               httpx.Response(503, content=b"<html>busy</html>"))
-    api.script("POST", "/v1/domains", httpx.ReadTimeout("slow"))  # ambiguous: lookup finds it
-    api.script("GET", "/v1/mailboxes", httpx.Response(429, headers={"Retry-After": "0"}))
-    async with httpx.AsyncClient(transport=httpx.MockTransport(api)) as http:
+    api.script("GET", "/v1/ping", lib.ConnectError("refused"),
+               lib.Response(503, content=b"<html>busy</html>"))
+    api.script("POST", "/v1/domains", lib.ReadTimeout("slow"))  # ambiguous: lookup finds it
+    api.script("GET", "/v1/mailboxes", lib.Response(429, headers={"Retry-After": "0"}))
+    async with lib.AsyncClient(transport=lib.MockTransport(api)) as http:
         client = make_client(api, http)
         async with client:
             ping = await client.ping()
@@ -107,7 +107,7 @@ async def test_calls_and_retries(anyio_backend: str) -> None:
 
 async def test_concurrent_tasks_with_the_default_limiter(anyio_backend: str) -> None:
     api = FakeAPI()
-    async with httpx.AsyncClient(transport=httpx.MockTransport(api)) as http:
+    async with lib.AsyncClient(transport=lib.MockTransport(api)) as http:
         # 60,000 requests/min: one every millisecond, so pacing is exercised but quick.
         client = make_client(api, http, requests_per_minute=60_000)
         async with client:
@@ -126,10 +126,10 @@ async def test_concurrent_tasks_with_the_default_limiter(anyio_backend: str) -> 
 
 async def test_exhaustion_and_rate_limit_pause(anyio_backend: str) -> None:
     api = FakeAPI()
-    api.script("GET", "/v1/domains", *[httpx.Response(500, json={"errors": [
+    api.script("GET", "/v1/domains", *[lib.Response(500, json={"errors": [
         {"message": "Unexpected error.", "type": "api_error"}]}) for _ in range(3)])
-    api.script("GET", "/v1/ping", httpx.Response(429, headers={"Retry-After": "0.001"}))
-    async with httpx.AsyncClient(transport=httpx.MockTransport(api)) as http:
+    api.script("GET", "/v1/ping", lib.Response(429, headers={"Retry-After": "0.001"}))
+    async with lib.AsyncClient(transport=lib.MockTransport(api)) as http:
         client = make_client(api, http, max_retries=2)
         async with client:
             with pytest.raises(ServerError):
@@ -142,6 +142,7 @@ async def test_exhaustion_and_rate_limit_pause(anyio_backend: str) -> None:
     assert len(api.requests) == 5
 
 
+@HTTPX_ONLY
 async def test_respx_works_on_both_backends(anyio_backend: str) -> None:
     async with AsyncClient(KEY, base_url=BASE, requests_per_minute=None) as client:
         with respx.mock(base_url=BASE) as router:

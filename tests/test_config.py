@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 import respx
+from http_library import LIBRARIES, LIBRARY
 
 from clubsmtp_async import AsyncClient, ValidationError, __version__
 from clubsmtp_async._config import (
@@ -16,6 +19,7 @@ from clubsmtp_async._config import (
     resolve_timeout,
     user_agent,
 )
+from clubsmtp_async._http import PoolLimits, installed_libraries
 
 KEY = "sk_live_" + "a" * 72
 ENV_KEY = "sk_live_" + "e" * 72
@@ -167,6 +171,15 @@ def test_resolve_timeout() -> None:
     assert resolve_timeout(custom) is custom
 
 
+@LIBRARIES
+def test_resolve_timeout_takes_either_librarys_timeout(library: Any) -> None:
+    resolved = resolve_timeout(library.Timeout(10.0, connect=1.0))
+    assert resolved == httpx.Timeout(10.0, connect=1.0)
+    assert isinstance(resolved, httpx.Timeout)
+    with pytest.raises(ValidationError, match="each phase"):
+        resolve_timeout(library.Timeout(5.0, read=-1.0))
+
+
 @pytest.mark.parametrize("bad", [0, -1, -0.0, True, "5", float("nan"), [5]])
 def test_resolve_timeout_rejects(bad: object) -> None:
     with pytest.raises(ValidationError, match="timeout"):
@@ -206,18 +219,20 @@ async def test_the_pool_has_a_connection_per_request_in_flight(
     keepalive: int,
 ) -> None:
     # The in-flight bound queues requests before the pool, so the pool never queues.
-    assert httpx.Limits(max_connections=1000, max_keepalive_connections=100) == DEFAULT_LIMITS
+    assert PoolLimits(max_connections=1000, max_keepalive_connections=100) == DEFAULT_LIMITS
     async with AsyncClient(KEY, requests_per_minute=None, **max_in_flight) as client:
         pool = client._shared.http._transport._pool  # type: ignore[attr-defined]
         assert pool._max_connections == connections
         assert pool._max_keepalive_connections == keepalive
         assert client.max_in_flight == max_in_flight.get("max_in_flight", 100)
+        assert isinstance(client._shared.http, LIBRARY.client_type)  # the run's library
 
 
-def test_user_agent() -> None:
-    agent = user_agent()
+@pytest.mark.parametrize("library", installed_libraries(), ids=lambda lib: lib.name)
+def test_user_agent_names_the_http_library(library: Any) -> None:
+    agent = user_agent(library)
     assert agent.startswith(f"clubsmtp-async/{__version__} (")
-    assert f"httpx {httpx.__version__}" in agent
+    assert agent.endswith(f"; {library.name} {library.module.__version__})")
     assert agent.isascii()
 
 

@@ -3,7 +3,8 @@
 Three ways to run it:
 
 - In process: ``Emulator().transport()`` / ``Emulator().client()`` — the ASGI
-  app through `httpx.ASGITransport`, no sockets.
+  app through an in-process transport that httpx and httpx2 clients both
+  take, no sockets.
 - Over sockets: ``async with serve(emulator, port=0, tls=True) as server:``
   (uvicorn; asyncio only), or the ``clubsmtp emulator`` command.
 - In pytest: the ``clubsmtp_emulator`` and ``clubsmtp_client`` fixtures.

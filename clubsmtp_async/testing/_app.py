@@ -39,8 +39,9 @@ _logger = logging.getLogger("clubsmtp_async.testing")
 class ConnectionDropped(httpx.RemoteProtocolError):
     """Raised in process (no socket to close) when a fault drops the connection.
 
-    It is an `httpx.RemoteProtocolError`, so through `httpx.ASGITransport` a
-    client sees the same exception type as when a real server hangs up.
+    It is an `httpx.RemoteProtocolError`, so through the emulator's transport
+    (`Emulator.transport`) a client sees the same exception type as when a real
+    server hangs up: an httpx2 client gets it as an `httpx2.RemoteProtocolError`.
     """
 
 

@@ -12,6 +12,9 @@ A worker takes its queue's events one at a time, in order: an event is retried
 (same body, same ``webhook-id``, a fresh ``webhook-timestamp`` and signature)
 until it is delivered or its retries are used up, and only then does the next
 one go. So an endpoint sees its events in order, at least once each.
+
+Deliveries are sent with the HTTP library the SDK's own pools use (httpx2 when
+installed, else httpx).
 """
 
 from __future__ import annotations
@@ -25,12 +28,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
-import httpx
 from anyio.abc import TaskGroup
 from starlette.types import ASGIApp
 
 from clubsmtp_async.webhooks import sign
 
+from .._http import ASGITransport, new_client
 from ._endpoints import Delivery, DeliveryAttempt, DeliverySettings, WebhookEndpoint
 from ._events import WebhookEvent
 from ._keys import DEFAULT_ACCOUNT
@@ -78,7 +81,7 @@ class Webhooks:
         self._log: dict[str, Delivery] = {}
         self._waiters: set[anyio.Event] = set()
         self._task_group: TaskGroup | None = None
-        self._http: httpx.AsyncClient | None = None
+        self._http: Any = None
         self._runs = 0
         self.delivered = 0
         self.failed = 0
@@ -320,7 +323,7 @@ class Webhooks:
                 self._runs -= 1
             return
         failure: Exception | None = None
-        async with httpx.AsyncClient(timeout=self.settings.timeout) as http, \
+        async with new_client(timeout=self.settings.timeout) as http, \
                 anyio.create_task_group() as task_group:
             self._http, self._task_group, self._runs = http, task_group, 1
             for endpoint in self._endpoints.values():
@@ -351,8 +354,8 @@ class Webhooks:
         try:
             with scope:
                 if endpoint.app is not None:
-                    transport = httpx.ASGITransport(app=endpoint.app)
-                    async with httpx.AsyncClient(transport=transport) as in_process:
+                    transport = ASGITransport(endpoint.app)
+                    async with new_client(transport=transport) as in_process:
                         await self._drain(endpoint, queue, in_process)
                 else:
                     await self._drain(endpoint, queue, http)
@@ -361,7 +364,7 @@ class Webhooks:
                 queue.worker = None
 
     async def _drain(
-        self, endpoint: WebhookEndpoint, queue: _Queue, http: httpx.AsyncClient
+        self, endpoint: WebhookEndpoint, queue: _Queue, http: Any
     ) -> None:
         while True:
             while not queue.items:
@@ -381,7 +384,7 @@ class Webhooks:
             self._finished(delivery)
 
     async def _deliver(self, endpoint: WebhookEndpoint, delivery: Delivery,
-                       http: httpx.AsyncClient) -> None:
+                       http: Any) -> None:
         delays = (0.0, *self.settings.retry_delays)
         for number, delay in enumerate(delays[len(delivery.attempts):], len(delivery.attempts) + 1):
             if delay:
@@ -401,7 +404,7 @@ class Webhooks:
                         endpoint.url, len(delivery.attempts))
 
     async def _attempt(self, endpoint: WebhookEndpoint, event: WebhookEvent, number: int,
-                       http: httpx.AsyncClient) -> DeliveryAttempt:
+                       http: Any) -> DeliveryAttempt:
         started = self._wall_clock()
         headers = sign(event.body, endpoint.secret, msg_id=event.id, timestamp=started)
         headers = {**headers, "content-type": "application/json", "user-agent": _USER_AGENT}

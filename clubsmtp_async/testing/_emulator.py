@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import httpx
 
+from .._http import ASGITransport, new_client
 from ._admin import AdminApi
 from ._app import EmulatorApp
 from ._clock import Clock, SystemClock
@@ -66,7 +66,7 @@ class Emulator:
 
     Example:
         >>> emulator = Emulator(api_keys=["sk_test_abc"])
-        >>> transport = emulator.transport()  # for httpx.AsyncClient(transport=...)
+        >>> transport = emulator.transport()  # for httpx.AsyncClient or httpx2.AsyncClient
 
     Args:
         clock: Time source (default: the real clock); pass a `FakeClock` to
@@ -502,14 +502,18 @@ class Emulator:
 
     # Clients
 
-    def transport(self, client_address: str = "127.0.0.1") -> httpx.ASGITransport:
-        """An httpx transport that calls the app in process.
+    def transport(self, client_address: str = "127.0.0.1") -> ASGITransport:
+        """A transport that calls the app in process, for an httpx or an httpx2 client.
+
+        Example:
+            >>> emulator = Emulator()
+            >>> http = httpx2.AsyncClient(transport=emulator.transport())  # doctest: +SKIP
 
         Args:
             client_address: The client IP the app sees (for CIDR/HTTPS checks).
 
         """
-        return httpx.ASGITransport(app=self.app, client=(client_address, 12345))
+        return ASGITransport(self.app, client=(client_address, 12345))
 
     def base_url(self, client_address: str = "127.0.0.1") -> str:
         """``http://127.0.0.1`` for a loopback client, else ``https://127.0.0.1``.
@@ -529,6 +533,9 @@ class Emulator:
     ) -> AsyncClient:
         """An SDK client wired to this emulator in process (no sockets).
 
+        Its in-process pool is of the library the SDK's own pools use (httpx2 when
+        installed, else httpx; ``$CLUBSMTP_HTTP_LIBRARY`` chooses).
+
         Args:
             api_key: The bearer token (default: `api_key`, the first key).
             client_address: The client IP the app sees.
@@ -543,7 +550,7 @@ class Emulator:
         from clubsmtp_async import AsyncClient
 
         url = base_url or self.base_url(client_address)
-        http_client = httpx.AsyncClient(transport=self.transport(client_address), base_url=url)
+        http_client = new_client(transport=self.transport(client_address), base_url=url)
         return AsyncClient(
             api_key or self.api_key, base_url=url, http_client=http_client, **client_kwargs
         )

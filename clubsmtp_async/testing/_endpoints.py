@@ -14,11 +14,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import httpx
 from starlette.types import ASGIApp
 
 from clubsmtp_async.webhooks import EVENT_TYPES, StandardWebhooksVerifier
 
+from .._http import parse_url
 from ._events import WebhookEvent
 from ._keys import DEFAULT_ACCOUNT
 
@@ -53,8 +53,8 @@ def _check_secret(secret: str) -> str:
 
 def _check_url(url: str) -> str:
     try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError) as exc:
+        parsed = parse_url(url)
+    except (ValueError, TypeError) as exc:
         raise ValueError(f"invalid webhook URL {url!r}: {exc}") from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise ValueError(f"invalid webhook URL {url!r}: expected http(s)://host[:port]/path")

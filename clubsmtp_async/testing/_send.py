@@ -7,14 +7,16 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from clubsmtp_async.webhooks import EVENT_TYPES, StandardWebhooksVerifier, sign
 
+from .._http import HTTP_ERRORS, new_client, parse_url
 from ._ids import UuidFactory
 from ._samples import sample_object
+
+if TYPE_CHECKING:
+    from .._http import HTTPClient
 
 __all__ = ["SendResult", "build_event", "send_webhook"]
 
@@ -85,7 +87,7 @@ async def send_webhook(
     *,
     data: Mapping[str, Any] | None = None,
     timeout: float = 10.0,
-    http_client: httpx.AsyncClient | None = None,
+    http_client: HTTPClient | None = None,
 ) -> SendResult:
     """POST one signed event of `event_type` to `url` (a receiver under test).
 
@@ -103,7 +105,8 @@ async def send_webhook(
         event_type: A documented event type.
         data: The ``data.object`` to send instead of a realistic sample.
         timeout: Seconds to wait for the answer.
-        http_client: The client to send with (default: a new one).
+        http_client: The `httpx.AsyncClient` or `httpx2.AsyncClient` to send with
+            (default: a new one, of the library the SDK's own pools use).
 
     Returns:
         The result; its `ok` says whether the receiver answered 2xx. A receiver
@@ -117,8 +120,8 @@ async def send_webhook(
     StandardWebhooksVerifier(secret)  # a malformed secret is refused before anything is sent
     event = build_event(event_type, data)
     try:
-        target = str(httpx.URL(url))
-    except httpx.InvalidURL as exc:
+        target = str(parse_url(url))
+    except ValueError as exc:
         raise ValueError(f"invalid URL {url!r}: {exc}") from None
     if not target.startswith(("http://", "https://")):
         raise ValueError(f"invalid URL {url!r}: expected http(s)://...")
@@ -126,10 +129,10 @@ async def send_webhook(
     headers = {**sign(body, secret, msg_id=event["id"], timestamp=time.time()),
                "content-type": "application/json"}
     started = time.perf_counter()
-    client = http_client or httpx.AsyncClient(timeout=timeout)
+    client: Any = http_client or new_client(timeout=timeout)
     try:
         response = await client.post(target, content=body, headers=headers, timeout=timeout)
-    except httpx.HTTPError as exc:
+    except HTTP_ERRORS as exc:
         reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         return SendResult(target, event, event["id"], None, error=reason,
                           elapsed=time.perf_counter() - started)

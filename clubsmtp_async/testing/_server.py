@@ -20,13 +20,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import httpx
 import sniffio
 
+from .._http import new_client
 from ._emulator import Emulator
 
 if TYPE_CHECKING:
     from clubsmtp_async import AsyncClient
+
+    from .._http import HTTPClient
 
 __all__ = ["EmulatorServer", "make_certificates", "serve"]
 
@@ -74,17 +76,25 @@ class EmulatorServer:
             raise RuntimeError("this emulator server does not use TLS")
         return ssl.create_default_context(cafile=str(self.ca_cert_path))
 
-    def http_client(self, **kwargs: Any) -> httpx.AsyncClient:
-        """An `httpx.AsyncClient` for this server (verifying its CA under TLS)."""
+    def http_client(self, **kwargs: Any) -> HTTPClient:
+        """A plain HTTP client for this server (verifying its CA under TLS).
+
+        It is an `httpx2.AsyncClient` or an `httpx.AsyncClient`: the library the
+        SDK's own pools use (``$CLUBSMTP_HTTP_LIBRARY`` chooses).
+
+        Args:
+            **kwargs: More arguments of the client (``timeout``, ``headers``...).
+
+        """
         if self.tls:
             kwargs.setdefault("verify", self.ssl_context())
-        return httpx.AsyncClient(base_url=self.base_url, **kwargs)
+        return new_client(base_url=self.base_url, **kwargs)
 
     @asynccontextmanager
     async def client(
         self, api_key: str | None = None, **client_kwargs: Any
     ) -> AsyncIterator[AsyncClient]:
-        """An SDK client for this server; it and its httpx client are closed on exit.
+        """An SDK client for this server; it and its HTTP client are closed on exit.
 
         Example:
             >>> async def demo(server: EmulatorServer) -> None:

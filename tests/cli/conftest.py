@@ -52,8 +52,9 @@ def tenant_file(tmp_path: Path) -> Path:
 
 
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment for a child ``clubsmtp``: no inherited ClubSMTP settings, no colour."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLUBSMTP_")}
+    """The environment for a child ``clubsmtp``: no ClubSMTP settings but the HTTP library."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("CLUBSMTP_") or k == "CLUBSMTP_HTTP_LIBRARY"}
     env.update({"NO_COLOR": "1", "COLUMNS": "200", **(extra or {})})
     return env
 

@@ -178,7 +178,8 @@ class FleetProcesses:
 def fleet_env(redis_url: str, queue: str, base_url: str, api_key: str, passwords: Path,
               rpm: float) -> dict[str, str]:
     """The environment of every fleet process of a test."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLEET_", "CLUBSMTP_"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("FLEET_", "CLUBSMTP_")) or k == "CLUBSMTP_HTTP_LIBRARY"}
     env.update({
         "PYTHONPATH": os.pathsep.join(filter(None, [str(EXAMPLES), env.get("PYTHONPATH")])),
         "FLEET_REDIS_URL": redis_url,

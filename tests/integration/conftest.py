@@ -5,7 +5,8 @@ trustme CA): starting and stopping uvicorn costs a few hundred milliseconds, so
 the server lives for the module and every test gets it back in a clean state
 (``tls_server`` waits for requests still in flight, then resets objects, stats,
 fault rules, buckets and the extra keys). The SDK and the raw httpx client
-verify the certificate against that CA: nothing here uses ``verify=False``.
+verify the certificate against that CA: nothing here uses ``verify=False``. Both are
+of the run's HTTP library (`http_library`).
 
 Tests that use these fixtures run in the module's event loop:
 ``pytestmark = pytest.mark.asyncio(loop_scope="module")``.
@@ -25,6 +26,7 @@ import anyio
 import httpx
 import pytest
 import pytest_asyncio
+from http_library import lib
 
 from clubsmtp_async import AsyncClient
 from clubsmtp_async.testing import Emulator, EmulatorServer, serve
@@ -115,12 +117,13 @@ async def tls_server(
 
 
 def _http_client(server: EmulatorServer, token: str | None) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
+    client: httpx.AsyncClient = lib.AsyncClient(  # the run's library: httpx or httpx2
         base_url=server.base_url,
         verify=server.ssl_context(),  # the trustme CA: the certificate is verified
         headers={} if token is None else auth(token),
         timeout=10.0,
     )
+    return client
 
 
 @pytest_asyncio.fixture(loop_scope="module")

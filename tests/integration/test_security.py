@@ -6,8 +6,8 @@ import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
-import httpx
 import pytest
+from http_library import lib
 
 from clubsmtp_async import (
     APIConnectionError,
@@ -27,14 +27,14 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 # --- TLS -------------------------------------------------------------------------------------
 
 async def test_the_certificate_is_verified(tls_server: EmulatorServer) -> None:
-    # The SDK's own httpx client trusts the system CAs only: the trustme CA is refused.
+    # The SDK's own pool trusts the system CAs only: the trustme CA is refused.
     async with AsyncClient(KEY, base_url=tls_server.base_url, max_retries=0,
                            requests_per_minute=None) as untrusting:
         with pytest.raises(APIConnectionError, match="CERTIFICATE_VERIFY_FAILED") as caught:
             await untrusting.ping()
-    assert isinstance(caught.value.__cause__, httpx.ConnectError)
+    assert isinstance(caught.value.__cause__, lib.ConnectError)
     # With the CA it works (the certificate names 127.0.0.1).
-    async with httpx.AsyncClient(verify=tls_server.ssl_context()) as http, AsyncClient(
+    async with lib.AsyncClient(verify=tls_server.ssl_context()) as http, AsyncClient(
         KEY, base_url=tls_server.base_url, http_client=http, requests_per_minute=None
     ) as trusting:
         await trusting.ping()

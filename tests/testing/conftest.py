@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from http_library import lib
 
 from clubsmtp_async.testing import Emulator, FakeClock
 from clubsmtp_async.testing.pytest_plugin import (
@@ -74,11 +75,12 @@ def http_client(
     em: Emulator, key: str | None = KEY, *, address: str = "127.0.0.1", scheme: str = "http"
 ) -> httpx.AsyncClient:
     headers = {} if key is None else {"Authorization": f"Bearer {key}"}
-    return httpx.AsyncClient(
+    client: httpx.AsyncClient = lib.AsyncClient(  # the run's library: httpx or httpx2
         transport=em.transport(client_address=address),
         base_url=f"{scheme}://127.0.0.1",
         headers=headers,
     )
+    return client
 
 
 @pytest.fixture
