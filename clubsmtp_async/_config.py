@@ -8,13 +8,12 @@ from __future__ import annotations
 import ipaddress
 import os
 import platform
-import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from ._errors import ValidationError
 from ._http import PoolLimits, as_timeout, make_timeout, parse_url
-from ._validation import finite_number, shown
+from ._validation import finite_number, shown, shown_url
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -100,7 +99,7 @@ def resolve_base_url(base_url: str | None, environ: Mapping[str, str] = os.envir
     raw: object = base_url or environ.get("CLUBSMTP_BASE_URL") or DEFAULT_BASE_URL
     if not isinstance(raw, str) or not _is_plain_text(raw):
         raise ValidationError("base_url must be a URL string of printable characters")
-    quoted = _shown_url(raw)
+    quoted = shown_url(raw)
     try:
         url = parse_url(raw)
     except ValueError as exc:
@@ -120,19 +119,6 @@ def resolve_base_url(base_url: str | None, environ: Mapping[str, str] = os.envir
     if port is not None and not 0 < port < 65536:
         raise ValidationError(f"base_url has an invalid port, got {quoted}")
     return str(url).rstrip("/")
-
-
-_USERINFO = re.compile(r"^([^:/?#]*:?//)[^/?#]*@")
-
-
-def _shown_url(raw: str) -> str:
-    """The URL as a message may quote it: no user name or password, query or fragment.
-
-    Done on the text, not on a parsed URL, so it holds for text no parser accepts.
-    """
-    text = _USERINFO.sub(r"\1***@", raw)
-    text = re.split(r"[?#]", text, maxsplit=1)[0] + ("?…" if re.search(r"[?#]", text) else "")
-    return shown(text)
 
 
 def _is_plain_text(text: str) -> bool:

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import httpx
 
 from ._errors import APIConnectionError, APITimeoutError, UnexpectedResponseError, ValidationError
+from ._validation import shown_url
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -581,8 +582,8 @@ def _too_large(response: Any, what: str, max_bytes: int) -> UnexpectedResponseEr
 
 def _redirect_error(response: Any, what: str) -> UnexpectedResponseError:
     location = response.headers.get("location")
-    # Shown without its query, which could carry anything.
-    target = f" to {location.partition('?')[0][:200]!r}" if location else ""
+    # Shown without credentials, query or fragment, which could carry anything.
+    target = f" to {shown_url(location)}" if location else ""
     return UnexpectedResponseError(
         f"{what}: HTTP {response.status_code} redirect{target} refused: the ClubSMTP API "
         "never redirects, so the SDK never follows one (the request was not re-sent); "

@@ -40,6 +40,7 @@ __all__ = [
     "local_part",
     "path_id",
     "shown",
+    "shown_url",
 ]
 
 # `\Z`, not `$`, ends every pattern: `$` also matches before a trailing newline.
@@ -85,6 +86,19 @@ def finite_number(value: object) -> TypeGuard[int | float]:
         return math.isfinite(value)
     except OverflowError:
         return False
+
+
+_USERINFO = re.compile(r"^([^:/?#]*:?//)[^/?#]*@")
+
+
+def shown_url(raw: str) -> str:
+    """The URL as a message may quote it: no user name or password, query or fragment.
+
+    Done on the text, not on a parsed URL, so it holds for text no parser accepts.
+    """
+    text = _USERINFO.sub(r"\1***@", raw)
+    text = re.split(r"[?#]", text, maxsplit=1)[0] + ("?…" if re.search(r"[?#]", text) else "")
+    return shown(text)
 
 
 def encodable(value: str) -> bool:

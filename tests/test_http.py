@@ -78,7 +78,8 @@ async def test_a_redirect_is_refused_and_never_followed(status: int, library: An
         if request.url.host != "api.clubsmtp.test":
             return library.Response(200, json={"mailbox": MAILBOX, "errors": []})
         return library.Response(
-            status, headers={"Location": "https://elsewhere.test/v1/mailboxes?token=t0ps3cret"}
+            status,
+            headers={"Location": "https://u:t0ps3cret@elsewhere.test/v1/mailboxes?token=t0ps3cret"},
         )
 
     async with mock_client(handler, library) as client:
@@ -86,7 +87,7 @@ async def test_a_redirect_is_refused_and_never_followed(status: int, library: An
             await create_mailbox(client)
     assert [r.url.host for r in seen] == ["api.clubsmtp.test"]  # sent once, never re-sent
     text = str(info.value)
-    assert f"HTTP {status} redirect to 'https://elsewhere.test/v1/mailboxes' refused" in text
+    assert f"HTTP {status} redirect to 'https://***@elsewhere.test/v1/mailboxes?…' refused" in text
     assert "never redirects" in text
     assert "t0ps3cret" not in text
     assert PASSWORD not in text
