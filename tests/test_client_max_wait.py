@@ -174,3 +174,23 @@ async def test_an_invalid_environment_value_names_the_variable(
         AsyncClient(SDK_API_KEY)
     async with AsyncClient(SDK_API_KEY, requests_per_minute=None):  # given: not read
         pass
+
+
+async def test_each_retry_acquisition_is_capped_too(
+    sdk_router: respx.MockRouter, sdk_sleeps: Any
+) -> None:
+    route = sdk_router.get("/v1/ping").mock(
+        side_effect=[httpx.Response(500, json={"errors": []}), httpx.Response(200, json=PING)]
+    )
+    limiter = LeakyBucketLimiter(60)  # T = 1 s
+    async with AsyncClient(SDK_API_KEY, base_url=SDK_BASE_URL, limiter=limiter,
+                           max_wait=0.5) as client:
+        client._retry._sleep = sdk_sleeps  # no real backoff
+        with pytest.raises(RateLimitWaitError) as refused:
+            await client.ping()  # the retry's turn is ~1 s away
+        assert 0.5 < refused.value.retry_after <= 1.0
+        assert route.call_count == 1
+        async with client.with_options(max_wait=None) as patient:
+            pass  # a copy: closing it closes nothing
+        assert not client.is_closed
+        assert patient.max_wait is None
