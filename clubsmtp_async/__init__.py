@@ -37,11 +37,13 @@ from ._errors import (
     InvalidRequestError,
     NotFoundError,
     RateLimitError,
+    RateLimitWaitError,
     SecurityError,
     ServerError,
     UnexpectedResponseError,
     ValidationError,
 )
+from ._file_limiter import FileLimiter
 from ._limiter import LeakyBucketLimiter, Limiter, NoLimiter
 from ._models import (
     Alias,
@@ -84,6 +86,7 @@ __all__ = [
     "DnsRecordType",
     "Domain",
     "ErrorDetail",
+    "FileLimiter",
     "InvalidRequestError",
     "LeakyBucketLimiter",
     "Limiter",
@@ -96,6 +99,7 @@ __all__ = [
     "NotFoundError",
     "Ping",
     "RateLimitError",
+    "RateLimitWaitError",
     "RedisLimiter",
     "SecurityError",
     "SenderPattern",

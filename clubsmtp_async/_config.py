@@ -26,6 +26,7 @@ __all__ = [
     "DEFAULT_LIMITS",
     "DEFAULT_MAX_IN_FLIGHT",
     "DEFAULT_MAX_RESPONSE_BYTES",
+    "DEFAULT_REQUESTS_PER_MINUTE",
     "DEFAULT_TIMEOUT",
     "Secret",
     "attempt_deadline",
@@ -34,6 +35,7 @@ __all__ = [
     "resolve_base_url",
     "resolve_max_in_flight",
     "resolve_max_response_bytes",
+    "resolve_requests_per_minute",
     "resolve_timeout",
     "user_agent",
 ]
@@ -47,6 +49,8 @@ DEFAULT_MAX_IN_FLIGHT = 100
 """HTTP requests one client has in flight at most (measured: see docs/performance.md)."""
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 """The largest response body read, after decompression (64 MiB)."""
+DEFAULT_REQUESTS_PER_MINUTE = 60.0
+"""The pace when neither the argument nor ``$CLUBSMTP_REQUESTS_PER_MINUTE`` says."""
 _MAX_KEEPALIVE = 100
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
@@ -238,3 +242,45 @@ def user_agent(library: Library) -> str:
     """The User-Agent naming the SDK, its version, the runtime and the HTTP library."""
     runtime = f"{platform.python_implementation()} {platform.python_version()}"
     return f"clubsmtp-async/{__version__} ({runtime}; {library.name} {library.version})"
+
+
+def resolve_requests_per_minute(
+    value: object = None, *, environ: Mapping[str, str] = os.environ
+) -> float:
+    """The key's ceiling from the argument, else ``$CLUBSMTP_REQUESTS_PER_MINUTE``, else 60.
+
+    One rule for the client and the CLI: a positive finite number (text is
+    read as a decimal number). Used by the CLI as its option parser too.
+
+    Raises:
+        ValidationError: for anything else; an environment value is named as such.
+
+    """
+    if value is None:
+        text = environ.get("CLUBSMTP_REQUESTS_PER_MINUTE", "").strip()
+        if not text:
+            return DEFAULT_REQUESTS_PER_MINUTE
+        try:
+            return _positive_rate(float(text))
+        except ValueError:
+            raise ValidationError(
+                "$CLUBSMTP_REQUESTS_PER_MINUTE must be a positive finite number, "
+                f"got {shown(text)}"
+            ) from None
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise ValidationError(
+                f"requests_per_minute must be a positive finite number, got {shown(value)}"
+            ) from None
+    return _positive_rate(value)
+
+
+def _positive_rate(value: object) -> float:
+    if not _is_seconds(value):  # the same test: a positive finite number, not a bool
+        raise ValidationError(
+            f"requests_per_minute must be a positive finite number, got {_number_or_type(value)}"
+        )
+    assert isinstance(value, (int, float))
+    return float(value)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
+from .._config import DEFAULT_REQUESTS_PER_MINUTE, resolve_requests_per_minute
 from .._version import __version__
 from ._runner import run
 from ._session import Output, Settings
@@ -43,6 +44,18 @@ app = typer.Typer(
 )
 
 
+MAX_REQUESTS_PER_MINUTE = 1e9
+"""The highest rate ``--rpm`` takes: no key allows more, and the emulator's keys stop there."""
+
+
+def _rate(text: str) -> float:
+    """``--rpm``: the SDK's rule for a rate (a positive finite number), up to the highest."""
+    rate = resolve_requests_per_minute(text)
+    if rate > MAX_REQUESTS_PER_MINUTE:
+        raise typer.BadParameter(f"at most {MAX_REQUESTS_PER_MINUTE:g} requests per minute")
+    return rate
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"clubsmtp {__version__}")
@@ -61,9 +74,10 @@ def root(
         help="The API's base URL (default: https://api.clubsmtp.com).",
     )] = None,
     requests_per_minute: Annotated[float, typer.Option(
-        "--requests-per-minute", "--rpm", envvar="CLUBSMTP_REQUESTS_PER_MINUTE", min=0.001, max=1e9,
+        "--requests-per-minute", "--rpm", envvar="CLUBSMTP_REQUESTS_PER_MINUTE",
+        parser=_rate, metavar="FLOAT",
         help="The key's ceiling: the client never sends faster.",
-    )] = 60.0,
+    )] = DEFAULT_REQUESTS_PER_MINUTE,
     timeout: Annotated[float, typer.Option(min=0.001, help="Seconds per attempt.")] = 30.0,
     max_retries: Annotated[int, typer.Option(
         min=0, help="Retries of a failed request (0: none).")] = 3,
