@@ -42,6 +42,7 @@ from ._errors import (
     UnexpectedResponseError,
     ValidationError,
 )
+from ._file_limiter import FileLimiter
 from ._limiter import LeakyBucketLimiter, Limiter, NoLimiter
 from ._models import (
     Alias,
@@ -84,6 +85,7 @@ __all__ = [
     "DnsRecordType",
     "Domain",
     "ErrorDetail",
+    "FileLimiter",
     "InvalidRequestError",
     "LeakyBucketLimiter",
     "Limiter",

@@ -1,8 +1,8 @@
 """One worker process of the shared-budget tests: an SDK client sending as fast as it can.
 
-    python rate_worker.py BASE_URL API_KEY RPM COUNT (redis REDIS_URL | local)
+    python rate_worker.py BASE_URL API_KEY RPM COUNT (redis REDIS_URL | file PATH | local)
 
-It builds its client (with a `RedisLimiter`, or its own in-process limiter),
+It builds its client (with a `RedisLimiter`, a `FileLimiter`, or its own in-process limiter),
 prints ``ready``, waits for a line on stdin (so that every worker starts at
 once), sends COUNT pings concurrently, and prints one JSON line:
 ``{"ok": n, "errors": ["ExceptionType: message", ...]}``.
@@ -14,7 +14,7 @@ import asyncio
 import json
 import sys
 
-from clubsmtp_async import AsyncClient, LeakyBucketLimiter, Limiter, RedisLimiter
+from clubsmtp_async import AsyncClient, FileLimiter, LeakyBucketLimiter, Limiter, RedisLimiter
 
 
 async def main(argv: list[str]) -> None:
@@ -22,6 +22,8 @@ async def main(argv: list[str]) -> None:
     limiter: Limiter
     if kind == "redis":
         limiter = RedisLimiter(argv[5], api_key, requests_per_minute=float(rpm))
+    elif kind == "file":
+        limiter = FileLimiter(argv[5], float(rpm))
     else:
         limiter = LeakyBucketLimiter(float(rpm))
     try:

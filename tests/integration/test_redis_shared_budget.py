@@ -48,15 +48,25 @@ def new_key() -> str:
 
 
 async def run_workers(
-    base_url: str, api_key: str, count: int, limiter: str, redis_url: str, *, timeout: float = 35
+    base_url: str,
+    api_key: str,
+    count: int,
+    limiter: str,
+    where: str,
+    *,
+    timeout: float = 35,
+    processes: int = PROCESSES,
 ) -> list[dict[str, Any]]:
-    """Start the workers, release them together once all are ready, collect their results."""
-    argv = [str(WORKER), base_url, api_key, str(RPM), str(count), limiter, redis_url]
+    """Start the workers, release them together once all are ready, collect their results.
+
+    `where` is the Redis URL, or the state file of a ``file`` limiter.
+    """
+    argv = [str(WORKER), base_url, api_key, str(RPM), str(count), limiter, where]
     procs = [
         await asyncio.create_subprocess_exec(
             sys.executable, *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
         )
-        for _ in range(PROCESSES)
+        for _ in range(processes)
     ]
     try:
         with anyio.fail_after(timeout):
@@ -74,7 +84,7 @@ async def run_workers(
             if proc.returncode is None:
                 proc.kill()
                 await proc.wait()
-    assert [proc.returncode for proc in procs] == [0] * PROCESSES
+    assert [proc.returncode for proc in procs] == [0] * processes
     return [json.loads(out.decode().strip().splitlines()[-1]) for out, _ in outputs]
 
 
