@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 from clubsmtp_service.limiters import build_limiter
-from clubsmtp_service.settings import SettingsError
 
-import clubsmtp_async
+from clubsmtp_async import ValidationError
 
 from .conftest import service_settings
 
@@ -34,16 +33,21 @@ async def test_redis_is_one_budget_per_key() -> None:
 
 @pytest.mark.asyncio
 async def test_file_is_one_budget_per_host(tmp_path: Path) -> None:
+    from clubsmtp_async import FileLimiter
+
     settings = service_settings(limiter="file", limiter_path=tmp_path / "budget",
                                 requests_per_minute=90)
-    FileLimiter = getattr(clubsmtp_async, "FileLimiter", None)
-    if FileLimiter is None:
-        with pytest.raises(SettingsError, match="needs a clubsmtp-async with FileLimiter"):
-            build_limiter(settings)
-        return
     limiter = build_limiter(settings)
     try:
         assert isinstance(limiter, FileLimiter)
+        assert limiter.path == tmp_path / "budget"
+        assert limiter.requests_per_minute == 90
     finally:
         assert limiter is not None
         await limiter.aclose()
+
+
+def test_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
+    settings = service_settings(limiter="file", limiter_path=tmp_path / "missing" / "budget")
+    with pytest.raises(ValidationError, match="missing"):
+        build_limiter(settings)

@@ -11,8 +11,7 @@
 
 from __future__ import annotations
 
-import clubsmtp_async
-from clubsmtp_async import Limiter
+from clubsmtp_async import FileLimiter, Limiter
 
 from .settings import Settings, SettingsError
 
@@ -26,7 +25,9 @@ def build_limiter(settings: Settings) -> Limiter | None:
     given, so the lifespan closes it after the client.
 
     Raises:
-        SettingsError: if the limiter cannot be built (its extra is missing).
+        SettingsError: if the Redis limiter's extra is missing.
+        ValidationError: if the limiter refuses its settings (e.g. the
+            FileLimiter's folder does not exist).
 
     """
     if settings.limiter == "process":
@@ -40,8 +41,4 @@ def build_limiter(settings: Settings) -> Limiter | None:
         return RedisLimiter(settings.redis_url, settings.api_key,
                             requests_per_minute=settings.requests_per_minute)
     assert settings.limiter_path is not None  # checked by Settings
-    file_limiter = getattr(clubsmtp_async, "FileLimiter", None)
-    if file_limiter is None:
-        raise SettingsError("SERVICE_LIMITER=file needs a clubsmtp-async with FileLimiter")
-    limiter: Limiter = file_limiter(settings.limiter_path, settings.requests_per_minute)
-    return limiter
+    return FileLimiter(settings.limiter_path, settings.requests_per_minute)
