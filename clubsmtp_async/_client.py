@@ -23,6 +23,7 @@ build → (retry loop: in-flight slot → limit → exchange → decode → map 
 
 from __future__ import annotations
 
+import enum
 import functools
 import logging
 import warnings
@@ -44,6 +45,7 @@ from ._config import (
     resolve_base_url,
     resolve_max_in_flight,
     resolve_max_response_bytes,
+    resolve_requests_per_minute,
     resolve_timeout,
     user_agent,
 )
@@ -54,10 +56,18 @@ from ._errors import (
     ClubSMTPError,
     NotFoundError,
     RateLimitError,
+    RateLimitWaitError,
     ValidationError,
 )
 from ._http import ACCEPT_ENCODING, build_request, exchange, is_http_client, new_http_client
-from ._limiter import LeakyBucketLimiter, Limiter, NoLimiter
+from ._limiter import (
+    LeakyBucketLimiter,
+    Limiter,
+    NoLimiter,
+    accepts_max_wait,
+    check_max_wait,
+    pause_length,
+)
 from ._models import Ping
 from ._resources import PING, Aliases, Domains, Mailboxes
 from ._retry import RetryPolicy, is_ambiguous
@@ -76,6 +86,13 @@ _ENCODER = msgspec.json.Encoder()
 _CLOSED = "this AsyncClient is closed; create a new one"
 
 
+class _Default(enum.Enum):
+    """Markers for "not given" where None has a meaning of its own."""
+
+    FROM_ENV = "from $CLUBSMTP_REQUESTS_PER_MINUTE, else 60"
+    KEEP = "keep the original's"
+
+
 @dataclass
 class _CallState:
     """Per-call memory across attempts."""
@@ -91,7 +108,8 @@ class AsyncClient:
         base_url: Defaults to ``$CLUBSMTP_BASE_URL``, then ``https://api.clubsmtp.com``.
             ``http://`` is refused except for loopback hosts (the emulator).
         requests_per_minute: The key's ceiling; the client never sends faster.
-            None disables pacing (a 429 still pauses every task).
+            None disables pacing (a 429 still pauses every task). Not given:
+            ``$CLUBSMTP_REQUESTS_PER_MINUTE``, else 60 (unused with `limiter`).
         max_retries: Retries after a failed attempt; 0 disables retrying.
         timeout: Seconds, or an `httpx.Timeout`: each phase (connect, each read,
             each write, pool) is bounded by it, and a whole attempt by its
@@ -105,6 +123,10 @@ class AsyncClient:
         max_response_bytes: The largest response body read (after
             decompression); a larger one raises `UnexpectedResponseError`.
             None removes the cap.
+        max_wait: Seconds a call may wait for its turn in the rate limiter
+            (each attempt's turn, retries included): a call whose turn would
+            come later is refused at once with `RateLimitWaitError`, taking no
+            slot. 0: only if a slot is free now. None (default): no cap.
 
     Raises:
         ValidationError: if there is no API key, or an argument is of the wrong
@@ -123,13 +145,14 @@ class AsyncClient:
         api_key: str | None = None,
         *,
         base_url: str | None = None,
-        requests_per_minute: float | None = 60,
+        requests_per_minute: float | _Default | None = _Default.FROM_ENV,
         max_retries: int = 3,
         timeout: float | httpx.Timeout | None = 30.0,
         limiter: Limiter | None = None,
         http_client: httpx.AsyncClient | None = None,
         max_in_flight: int | None = DEFAULT_MAX_IN_FLIGHT,
         max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
+        max_wait: float | None = None,
     ) -> None:
         # Everything is checked before anything is made.
         self._api_key = resolve_api_key(api_key)
@@ -148,7 +171,9 @@ class AsyncClient:
             raise ValidationError(
                 f"http_client must be an httpx.AsyncClient, got a {type(http_client).__name__}"
             )
+        self._max_wait = check_max_wait(max_wait)
         chosen_limiter = limiter or _default_limiter(requests_per_minute)
+        _check_limiter_takes_max_wait(chosen_limiter, self._max_wait)
         self._headers = httpx.Headers(
             {
                 "Authorization": f"Bearer {self._api_key.reveal()}",
@@ -214,6 +239,11 @@ class AsyncClient:
         return self._max_response_bytes
 
     @property
+    def max_wait(self) -> float | None:
+        """Seconds a call may wait for its turn in the rate limiter (None: no cap)."""
+        return self._max_wait
+
+    @property
     def limiter(self) -> Limiter:
         """The limiter pacing this client's requests (shared with its copies)."""
         return self._shared.limiter
@@ -229,6 +259,7 @@ class AsyncClient:
         max_retries: int | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_response_bytes: int | None = None,
+        max_wait: float | _Default | None = _Default.KEEP,
     ) -> AsyncClient:
         """A copy with other settings that shares the pool, the limiter and `max_in_flight`.
 
@@ -238,6 +269,8 @@ class AsyncClient:
             max_retries: Retries after a failed attempt (None: keep).
             timeout: Seconds or an `httpx.Timeout` (None: keep).
             max_response_bytes: The largest response body read (None: keep).
+            max_wait: The cap on the wait for a turn in the limiter; None removes
+                it (not given: keep).
 
         Raises:
             ValidationError: if an option is of the wrong type or out of range.
@@ -253,6 +286,9 @@ class AsyncClient:
             copy._deadline = attempt_deadline(copy._timeout)
         if max_response_bytes is not None:
             copy._max_response_bytes = resolve_max_response_bytes(max_response_bytes)
+        if max_wait is not _Default.KEEP:
+            copy._max_wait = check_max_wait(max_wait)
+            _check_limiter_takes_max_wait(self._shared.limiter, copy._max_wait)
         copy._attach_resources()
         return copy
 
@@ -439,7 +475,9 @@ class AsyncClient:
         """Wait for an in-flight slot, then for the limiter: in call order (see the module doc)."""
         shared = self._shared
         in_flight = here.in_flight
-        if in_flight is None:
+        if self._max_wait is not None:
+            await self._take_capped_turn(here)
+        elif in_flight is None:
             await shared.limiter.acquire()
         else:
             await _acquire(here.turn)
@@ -456,6 +494,23 @@ class AsyncClient:
             if in_flight is not None:
                 in_flight.release()
             raise ClientClosedError("this AsyncClient was closed while the request waited")
+
+    async def _take_capped_turn(self, here: LoopState) -> None:
+        """With `max_wait`: an in-flight slot, then the limiter's check-and-book.
+
+        The limiter's own queue is the turn: the call books (or is refused) when
+        it is made, without waiting behind uncapped calls that have not booked yet.
+        """
+        in_flight = here.in_flight
+        if in_flight is not None:
+            await _acquire(in_flight)
+        try:
+            acquire = cast("Callable[..., Awaitable[None]]", self._shared.limiter.acquire)
+            await acquire(max_wait=self._max_wait)
+        except BaseException:
+            if in_flight is not None:
+                in_flight.release()
+            raise
 
     def _build(
         self,
@@ -504,6 +559,9 @@ class AsyncClient:
             if pause is not None:
                 pause = min(pause, self._retry.backoff_max)
             await self._shared.limiter.on_rate_limited(pause)
+            if self._max_wait is not None and pause_length(pause) > self._max_wait:
+                # The retry's turn comes after the pause: refused, as its acquire would be.
+                raise RateLimitWaitError(pause_length(pause), max_wait=self._max_wait) from exc
             raise
 
 
@@ -543,7 +601,17 @@ def _has_elapsed(response: httpx.Response) -> bool:
     return True
 
 
-def _default_limiter(requests_per_minute: float | None) -> Limiter:
+def _default_limiter(requests_per_minute: float | _Default | None) -> Limiter:
     if requests_per_minute is None:
         return NoLimiter()
+    if isinstance(requests_per_minute, _Default):  # not given
+        return LeakyBucketLimiter(resolve_requests_per_minute())
     return LeakyBucketLimiter(requests_per_minute)
+
+
+def _check_limiter_takes_max_wait(limiter: Limiter, max_wait: float | None) -> None:
+    if max_wait is not None and not accepts_max_wait(limiter):
+        raise ValidationError(
+            f"max_wait needs a limiter whose acquire() takes max_wait; "
+            f"{type(limiter).__name__}.acquire() does not"
+        )

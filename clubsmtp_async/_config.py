@@ -21,6 +21,7 @@ __all__ = [
     "DEFAULT_LIMITS",
     "DEFAULT_MAX_IN_FLIGHT",
     "DEFAULT_MAX_RESPONSE_BYTES",
+    "DEFAULT_REQUESTS_PER_MINUTE",
     "DEFAULT_TIMEOUT",
     "Secret",
     "attempt_deadline",
@@ -29,6 +30,7 @@ __all__ = [
     "resolve_base_url",
     "resolve_max_in_flight",
     "resolve_max_response_bytes",
+    "resolve_requests_per_minute",
     "resolve_timeout",
     "user_agent",
 ]
@@ -41,6 +43,8 @@ DEFAULT_MAX_IN_FLIGHT = 100
 """HTTP requests one client has in flight at most (measured: see docs/performance.md)."""
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 """The largest response body read, after decompression (64 MiB)."""
+DEFAULT_REQUESTS_PER_MINUTE = 60.0
+"""The pace when neither the argument nor ``$CLUBSMTP_REQUESTS_PER_MINUTE`` says."""
 _MAX_KEEPALIVE = 100
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
@@ -233,3 +237,45 @@ def user_agent() -> str:
     """The User-Agent naming the SDK, its version and the runtime."""
     runtime = f"{platform.python_implementation()} {platform.python_version()}"
     return f"clubsmtp-async/{__version__} ({runtime}; httpx {httpx.__version__})"
+
+
+def resolve_requests_per_minute(
+    value: object = None, *, environ: Mapping[str, str] = os.environ
+) -> float:
+    """The key's ceiling from the argument, else ``$CLUBSMTP_REQUESTS_PER_MINUTE``, else 60.
+
+    One rule for the client and the CLI: a positive finite number (text is
+    read as a decimal number). Used by the CLI as its option parser too.
+
+    Raises:
+        ValidationError: for anything else; an environment value is named as such.
+
+    """
+    if value is None:
+        text = environ.get("CLUBSMTP_REQUESTS_PER_MINUTE", "").strip()
+        if not text:
+            return DEFAULT_REQUESTS_PER_MINUTE
+        try:
+            return _positive_rate(float(text))
+        except ValueError:
+            shown = text if len(text) <= 40 else text[:40] + "…"
+            raise ValidationError(
+                f"$CLUBSMTP_REQUESTS_PER_MINUTE must be a positive finite number, got {shown!r}"
+            ) from None
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise ValidationError(
+                f"requests_per_minute must be a positive finite number, got {value!r}"
+            ) from None
+    return _positive_rate(value)
+
+
+def _positive_rate(value: object) -> float:
+    if not _is_seconds(value):  # the same test: a positive finite number, not a bool
+        raise ValidationError(
+            f"requests_per_minute must be a positive finite number, got {_number_or_type(value)}"
+        )
+    assert isinstance(value, (int, float))
+    return float(value)

@@ -17,6 +17,7 @@ The tree::
         ├── InvalidRequestError — 400 / invalid_request_error
         │   └── NotFoundError — the resource does not exist
         ├── RateLimitError — 429 / rate_limit_error, once retries ran out
+        │   └── RateLimitWaitError — refused before sending: the turn is beyond ``max_wait``
         ├── ServerError — 500 / api_error, any other 5xx
         └── UnexpectedResponseError — a response the API never sends: a redirect (never
             followed), a body over ``max_response_bytes``, an encoding not asked
@@ -48,6 +49,7 @@ __all__ = [
     "InvalidRequestError",
     "NotFoundError",
     "RateLimitError",
+    "RateLimitWaitError",
     "SecurityError",
     "ServerError",
     "UnexpectedResponseError",
@@ -155,6 +157,40 @@ class RateLimitError(APIStatusError):
     """
 
     retry_after: float | None = None
+
+
+class RateLimitWaitError(RateLimitError):
+    """Refused before sending: the call's turn in the rate limiter is further away than `max_wait`.
+
+    Nothing was sent and no slot was taken: the budget of the other callers is
+    unchanged. `status_code` is 429 (as the server would have answered) and
+    `response` None.
+
+    Attributes:
+        retry_after: Seconds from the refusal until a slot would be free (the
+            next slot, or the end of a 429 pause).
+        max_wait: The cap that was exceeded, in seconds.
+
+    """
+
+    def __init__(self, retry_after: float, *, max_wait: float) -> None:
+        super().__init__(
+            f"rate limit: the next request slot is {retry_after:.3f} s away, more than "
+            f"max_wait={max_wait:g} s; nothing was sent",
+            status_code=429,
+        )
+        self.retry_after = retry_after
+        self.max_wait = max_wait
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rate_limit_wait_error, (self.retry_after, self.max_wait))
+
+
+def _rate_limit_wait_error(retry_after: float, max_wait: float) -> RateLimitWaitError:
+    return RateLimitWaitError(retry_after, max_wait=max_wait)
 
 
 class ServerError(APIStatusError):

@@ -36,8 +36,8 @@ import anyio
 import anyio.lowlevel
 import anyio.to_thread
 
-from ._errors import ClubSMTPError, ValidationError
-from ._limiter import _check_burst, _check_rate, pause_length
+from ._errors import ClubSMTPError, RateLimitWaitError, ValidationError
+from ._limiter import _check_burst, _check_rate, check_max_wait, pause_length
 
 if sys.platform != "win32":
     import fcntl
@@ -119,11 +119,20 @@ def _rebase(state: _State, now: float) -> _State:
     return replace(state, tat=state.tat + shift, pause_until=state.pause_until + shift)
 
 
-def _book(state: _State, now: float, interval: float, tolerance: float) -> tuple[_State, _Booking]:
-    """GCRA virtual scheduling on the shared TAT (the pause has pushed the TAT already)."""
+def _book(
+    state: _State, now: float, interval: float, tolerance: float, max_wait: float | None
+) -> tuple[_State, _Booking]:
+    """GCRA virtual scheduling on the shared TAT (a pause has pushed the TAT already).
+
+    Raises:
+        RateLimitWaitError: the slot is more than `max_wait` seconds away (nothing booked).
+
+    """
     tat = max(state.tat, now)  # idle (or new): the bucket is empty
     send_at = max(now, tat - tolerance)
     wait = send_at - now
+    if max_wait is not None and wait > max_wait:
+        raise RateLimitWaitError(wait, max_wait=max_wait)
     tat_after = tat + interval
     booking = _Booking(wait, send_at, state.tat, tat_after, state.epoch)
     return replace(state, tat=tat_after), booking
@@ -224,11 +233,24 @@ class FileLimiter:
         """How many requests may go at once after an idle period."""
         return self._burst
 
-    async def acquire(self) -> None:
-        """Wait for this request's shared slot: book it (in a thread), then sleep here."""
+    async def acquire(self, *, max_wait: float | None = None) -> None:
+        """Wait for this request's shared slot: book it (in a thread), then sleep here.
+
+        Args:
+            max_wait: Refuse at once, booking nothing, when the slot (or the end
+                of a 429 pause) is further away than this many seconds. A slot
+                voided by a pause is booked again within what is left of it.
+
+        Raises:
+            RateLimitWaitError: The slot is further away than `max_wait`.
+
+        """
+        cap = check_max_wait(max_wait)
         await anyio.lowlevel.checkpoint_if_cancelled()  # a cancelled caller books nothing
+        start = time.monotonic()
         while True:
-            booking = await self._in_thread(self._book_now)
+            left = None if cap is None else max(0.0, cap - (time.monotonic() - start))
+            booking = await self._in_thread(self._book_now, left)
             try:
                 if booking.wait > 0:
                     await anyio.sleep(booking.wait)
@@ -269,8 +291,10 @@ class FileLimiter:
             result = await anyio.to_thread.run_sync(functools.partial(func, *args))
         return result  # noqa: RET504 - returned outside the scope, which may swallow
 
-    def _book_now(self) -> _Booking:
-        return self._locked(lambda state, now: _book(state, now, self._interval, self._tolerance))
+    def _book_now(self, max_wait: float | None = None) -> _Booking:
+        return self._locked(
+            lambda state, now: _book(state, now, self._interval, self._tolerance, max_wait)
+        )
 
     def _give_back(self, booking: _Booking) -> None:
         self._locked(lambda state, now: (_given_back(state, booking), None))

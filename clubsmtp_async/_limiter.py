@@ -14,6 +14,7 @@ await limiter.on_rate_limited(8.0)           # the server answered 429 with Retr
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -22,7 +23,7 @@ from typing import Protocol, runtime_checkable
 import anyio
 import anyio.lowlevel
 
-from ._errors import ValidationError
+from ._errors import RateLimitWaitError, ValidationError
 from ._loop import LoopClock, LoopRef, current_loop
 
 __all__ = [
@@ -37,6 +38,8 @@ __all__ = [
     "Limiter",
     "NoLimiter",
     "Sleep",
+    "accepts_max_wait",
+    "check_max_wait",
     "gcra",
     "pause_length",
 ]
@@ -82,6 +85,12 @@ class Limiter(Protocol):
 
     Implement these three coroutines to plug in another backend; see
     `docs/rate-limiting.md` for the contract (cancellation, pauses, failures).
+
+    Optional: ``acquire(self, *, max_wait: float | None = None)``. A limiter whose
+    `acquire` takes `max_wait` refuses at once, booking nothing, with
+    `RateLimitWaitError` when the slot is further away; the client passes it
+    only when a `max_wait` is set, and refuses (at construction) a `max_wait`
+    for a limiter whose `acquire` does not take it (`accepts_max_wait`).
     """
 
     async def acquire(self) -> None:
@@ -105,6 +114,38 @@ class Limiter(Protocol):
     async def aclose(self) -> None:
         """Release resources (connections). Idempotent."""
         ...
+
+
+def check_max_wait(max_wait: object) -> float | None:
+    """The checked wait cap: None, or a finite number of seconds >= 0.
+
+    Raises:
+        ValidationError: for a negative, NaN or infinite number, or a non-number.
+
+    """
+    if max_wait is None:
+        return None
+    if (
+        isinstance(max_wait, bool)
+        or not isinstance(max_wait, (int, float))
+        or not math.isfinite(max_wait)
+        or not max_wait >= 0
+    ):
+        raise ValidationError(
+            f"max_wait must be None or a finite number of seconds >= 0, got {_shown(max_wait)}"
+        )
+    return float(max_wait)
+
+
+def accepts_max_wait(limiter: object) -> bool:
+    """Whether `limiter.acquire` takes a `max_wait` keyword (the optional part of `Limiter`)."""
+    try:
+        parameters = inspect.signature(limiter.acquire).parameters  # type: ignore[attr-defined]
+    except (AttributeError, TypeError, ValueError):
+        return False
+    return "max_wait" in parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+    )
 
 
 async def _anyio_sleep(delay: float) -> None:
@@ -287,16 +328,25 @@ class LeakyBucketLimiter:
         """How many `acquire()` calls are waiting for their slot."""
         return sum(1 for slot in self._queue if slot.state == _PENDING)
 
-    async def acquire(self) -> None:
+    async def acquire(self, *, max_wait: float | None = None) -> None:
         """Wait for this request's slot. FIFO: slots are handed out in call order.
 
         Cancelling the wait gives the slot back: the waiters behind it move up.
+
+        Args:
+            max_wait: Refuse at once, booking nothing, when the slot (or the end
+                of a 429 pause) is further away than this many seconds.
+
+        Raises:
+            RateLimitWaitError: The slot is further away than `max_wait`.
+
         """
+        cap = check_max_wait(max_wait)
         # A caller cancelled already must not book (and then waste) a slot.
         await anyio.lowlevel.checkpoint_if_cancelled()
         if not self._loop.is_(loop := current_loop()):
             self._enter_loop(loop)
-        slot = self._reserve(self._clock())
+        slot = self._reserve(self._clock(), cap)
         if slot is not None:
             await self._wait(slot)
 
@@ -338,12 +388,22 @@ class LeakyBucketLimiter:
     def _tolerance(self, interval: float) -> float:
         return (self._burst - 1) * interval
 
-    def _reserve(self, now: float) -> _Slot | None:
-        """Book the next slot; return it, or None when it is due now (no wait)."""
+    def _reserve(self, now: float, max_wait: float | None = None) -> _Slot | None:
+        """Book the next slot; return it, or None when it is due now (no wait).
+
+        Raises:
+            RateLimitWaitError: it would be more than `max_wait` away (nothing booked).
+
+        """
         if self._dirty:
             self._settle()
         interval = 60.0 / self._rate_at(now)
-        planned, self._tat = gcra(self._tat, now, interval, self._tolerance(interval))
+        planned, tat = gcra(self._tat, now, interval, self._tolerance(interval))
+        # A pause has pushed the TAT past its end already (`_push_back`), so
+        # `planned` accounts for it; the queue ahead is in the TAT too.
+        if max_wait is not None and planned - now > max_wait:
+            raise RateLimitWaitError(planned - now, max_wait=max_wait)
+        self._tat = tat
         if planned <= now and not self._queue:
             self._head_tat = self._tat  # Q with an empty queue: head_tat == tat
             return None
@@ -496,8 +556,19 @@ class NoLimiter:
         """The `clock` time before which nothing is sent (in the past when not paused)."""
         return self._paused_until
 
-    async def acquire(self) -> None:
-        """Return at once, unless a 429 pause is in force: then wait for its end."""
+    async def acquire(self, *, max_wait: float | None = None) -> None:
+        """Return at once, unless a 429 pause is in force: then wait for its end.
+
+        Args:
+            max_wait: Refuse at once when the pause ends further away than this.
+
+        Raises:
+            RateLimitWaitError: The pause ends more than `max_wait` seconds from now.
+
+        """
+        cap = check_max_wait(max_wait)
+        if cap is not None and (delay := self._paused_until - self._clock()) > cap:
+            raise RateLimitWaitError(delay, max_wait=cap)
         # Re-read after each sleep: another 429 may have extended the pause meanwhile.
         while (delay := self._paused_until - self._clock()) > 0:
             await self._sleep(delay)

@@ -23,8 +23,8 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from ._errors import ValidationError
-from ._limiter import LeakyBucketLimiter, _check_burst, _check_rate, pause_length
+from ._errors import RateLimitWaitError, ValidationError
+from ._limiter import LeakyBucketLimiter, _check_burst, _check_rate, check_max_wait, pause_length
 from ._loop import LoopClock
 
 __all__ = ["ACQUIRE_SCRIPT", "PAUSE_SCRIPT", "RedisLimiter", "RedisLimiterFallbackWarning"]
@@ -37,7 +37,9 @@ _UNREACHABLE = (RedisConnectionError, RedisTimeoutError)
 
 ACQUIRE_SCRIPT = """
 -- KEYS[1]: the key's TAT (microseconds of Redis TIME); ARGV[1]: interval T (us);
--- ARGV[2]: tolerance (burst - 1) * T (us). Returns the wait in microseconds.
+-- ARGV[2]: tolerance (burst - 1) * T (us); ARGV[3]: max wait (us), -1 for none.
+-- Returns the wait in microseconds, or -(wait + 1) when it exceeds the max wait
+-- (then nothing is booked: checked and booked in one atomic step).
 if redis.replicate_commands then redis.replicate_commands() end  -- Redis < 5 only
 local t = redis.call('TIME')  -- Redis's clock: the hosts' clocks do not matter
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -46,6 +48,8 @@ local tolerance = tonumber(ARGV[2])
 local tat = tonumber(redis.call('GET', KEYS[1]))
 if not tat or tat < now then tat = now end  -- idle (or new): the bucket is empty
 local send_at = math.max(now, tat - tolerance)
+local max_wait = tonumber(ARGV[3] or '-1')
+if max_wait >= 0 and send_at - now > max_wait then return -(send_at - now) - 1 end
 local new_tat = math.max(tat, send_at) + interval
 -- The state is worthless once new_tat has passed (an absent key means the same),
 -- so it expires then; '%.0f' keeps all digits (tostring would round to 14).
@@ -135,6 +139,7 @@ class RedisLimiter:
         self._turn = anyio.Lock()  # one booked slot outstanding per process
         self._clock = LoopClock()  # local times below stay valid if the event loop changes
         self._paused_until = -math.inf  # local clock; this process's 429s
+        self._slot_at = -math.inf  # local clock; the booked slot of the task holding `_turn`
         self._down_since: float | None = None  # local clock; None while Redis answers
         self._retry_at = -math.inf
         self._closed = False
@@ -161,30 +166,65 @@ class RedisLimiter:
         """Whether Redis is unreachable and the in-process fallback paces requests."""
         return self._down_since is not None
 
-    async def acquire(self) -> None:
+    async def acquire(self, *, max_wait: float | None = None) -> None:
         """Wait for this request's shared slot (one Redis round trip, then a local sleep).
 
         Cancelling the wait after the slot was booked leaves that shared slot unused:
         it lowers throughput a little and can never exceed the limit.
 
+        Args:
+            max_wait: Refuse, booking nothing, when the slot (or the end of a 429
+                pause) is further away than this many seconds. At once when this
+                process's own queue or the shared TAT shows it; a caller that
+                waits for this process's turn is refused when the turn comes too
+                late, never after more than `max_wait`.
+
         Raises:
+            RateLimitWaitError: The slot is further away than `max_wait`.
             RuntimeError: Called outside asyncio (redis-py's client is asyncio-only).
             redis.exceptions.ConnectionError: Redis unreachable with `on_redis_error="raise"`.
             redis.exceptions.TimeoutError: Likewise, on a timeout.
 
         """
+        cap = check_max_wait(max_wait)
         _require_asyncio()
-        async with self._turn:
+        deadline = None if cap is None else self._clock() + cap
+        await self._take_turn(cap)
+        try:
             while True:
-                await self._sleep_through_pause()
-                wait = await self._book()
+                await self._sleep_through_pause(cap, deadline)
+                wait = await self._book(self._left(deadline))
                 if wait is None:
-                    await self._fallback.acquire()
+                    await self._fallback.acquire(max_wait=self._left(deadline))
                     return
+                self._slot_at = self._clock() + wait
                 await anyio.sleep(wait)
                 # A 429 answered while we slept: our slot predates the pause, book again.
                 if self._clock() >= self._paused_until:
                     return
+        finally:
+            self._slot_at = -math.inf
+            self._turn.release()
+
+    async def _take_turn(self, cap: float | None) -> None:
+        """Take this process's turn (one booked slot at a time); with a cap, refuse if too late."""
+        if cap is None or not self._turn.locked():
+            await self._turn.acquire()
+            return
+        # A lower bound of the wait: the holder's slot, then one interval per caller.
+        ahead = self._turn.statistics().tasks_waiting
+        interval = self._interval_us / 1_000_000
+        floor = max(self._slot_at - self._clock(), 0.0) + interval * (ahead + 1)
+        floor -= self._tolerance_us / 1_000_000
+        if floor > cap:
+            raise RateLimitWaitError(floor, max_wait=cap)
+        with anyio.move_on_after(cap):
+            await self._turn.acquire()
+            return
+        raise RateLimitWaitError(max(floor, cap), max_wait=cap)
+
+    def _left(self, deadline: float | None) -> float | None:
+        return None if deadline is None else max(0.0, deadline - self._clock())
 
     async def on_rate_limited(self, retry_after: float | None) -> None:
         """Pause every process using the key: push the shared TAT past `retry_after`.
@@ -217,21 +257,34 @@ class RedisLimiter:
             await self._client.aclose()
             await self._pool.aclose()
 
-    async def _book(self) -> float | None:
-        """Book the next shared slot: the seconds to wait, or None to use the fallback."""
+    async def _book(self, max_wait: float | None = None) -> float | None:
+        """Book the next shared slot: the seconds to wait, or None to use the fallback.
+
+        Raises:
+            RateLimitWaitError: the slot is more than `max_wait` away (nothing booked).
+
+        """
         if self._down_since is not None and self._clock() < self._retry_at:
             return None
-        args = [self._interval_us, self._tolerance_us]
+        cap_us = -1 if max_wait is None else math.floor(max_wait * 1_000_000)
+        args = [self._interval_us, self._tolerance_us, cap_us]
         try:
-            wait_us = await self._acquire_script(keys=[self._key], args=args)
+            wait_us = int(await self._acquire_script(keys=[self._key], args=args))
         except _UNREACHABLE as exc:
             self._unreachable(exc)
             return None
         self._reachable()
-        return int(wait_us) / 1_000_000
+        if wait_us < 0:
+            assert max_wait is not None  # only a capped booking is refused
+            raise RateLimitWaitError((-wait_us - 1) / 1_000_000, max_wait=max_wait)
+        return wait_us / 1_000_000
 
-    async def _sleep_through_pause(self) -> None:
+    async def _sleep_through_pause(
+        self, cap: float | None = None, deadline: float | None = None
+    ) -> None:
         delay = self._paused_until - self._clock()
+        if cap is not None and deadline is not None and self._paused_until > deadline:
+            raise RateLimitWaitError(max(delay, 0.0), max_wait=cap)
         while delay > 0:
             await anyio.sleep(delay)
             # Re-read: another 429 may have extended the pause while we slept.

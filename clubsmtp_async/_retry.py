@@ -2,6 +2,7 @@
 
 One predicate, one wait function, one tenacity `AsyncRetrying` factory:
 
+- a `RateLimitWaitError` (the call's own `max_wait` refused it) never is;
 - 429 and failures before the request reached the server (connection refused,
   connect or pool timeout) are retried for every method;
 - 5xx, read timeouts and dropped connections are *ambiguous* — the server may
@@ -26,6 +27,7 @@ from ._errors import (
     APIConnectionError,
     ClubSMTPError,
     RateLimitError,
+    RateLimitWaitError,
     ServerError,
     ValidationError,
 )
@@ -84,6 +86,8 @@ class RetryPolicy:
             can_recover: The caller can look the object up before re-sending a create.
 
         """
+        if isinstance(exc, RateLimitWaitError):
+            return False  # refused by the caller's own max_wait: retrying would wait
         if isinstance(exc, RateLimitError):
             return True
         if isinstance(exc, APIConnectionError) and not exc.request_sent:

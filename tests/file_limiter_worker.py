@@ -32,8 +32,8 @@ class RecordingLimiter(FileLimiter):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.booked: list[tuple[_Booking, int]] = []
 
-    def _book_now(self) -> _Booking:
-        booking = super()._book_now()
+    def _book_now(self, max_wait: float | None = None) -> _Booking:
+        booking = super()._book_now(max_wait)
         self.booked.append((booking, TASK.get()))
         return booking
 

@@ -21,7 +21,7 @@ from typing import Any
 import anyio
 import pytest
 
-from clubsmtp_async import ClubSMTPError, FileLimiter, Limiter, ValidationError
+from clubsmtp_async import ClubSMTPError, FileLimiter, Limiter, RateLimitWaitError, ValidationError
 from clubsmtp_async._file_limiter import RECORD_SIZE, _parse, _State
 
 WORKER = Path(__file__).with_name("file_limiter_worker.py")
@@ -375,3 +375,39 @@ def test_limiters_on_different_paths_are_independent(tmp_path: Path) -> None:
 
 def test_parse_accepts_only_its_own_format(tmp_path: Path) -> None:
     assert _parse(b"", tmp_path) == _State()
+
+
+# --- max_wait ----------------------------------------------------------------------------
+
+
+def test_max_wait_refuses_without_booking(tmp_path: Path) -> None:
+    clock = FakeClock()
+    limiter = FileLimiter(tmp_path / "state", 60, clock=clock)
+    for _ in range(3):
+        limiter._book_now(max_wait=2)  # waits 0, 1, 2: within the cap
+    before = (tmp_path / "state").read_bytes()
+    with pytest.raises(RateLimitWaitError) as refused:
+        limiter._book_now(max_wait=2)
+    assert refused.value.retry_after == pytest.approx(3.0)
+    assert (tmp_path / "state").read_bytes() == before  # nothing booked
+    assert limiter._book_now().wait == 3.0  # the next caller's turn is not pushed back
+
+
+@pytest.mark.anyio
+async def test_max_wait_counts_a_pause_from_another_process(tmp_path: Path) -> None:
+    clock = FakeClock()
+    limiter = FileLimiter(tmp_path / "state", 60, clock=clock)
+    await FileLimiter(tmp_path / "state", 60, clock=clock).on_rate_limited(10)
+    with pytest.raises(RateLimitWaitError) as refused:
+        await limiter.acquire(max_wait=9.5)
+    assert refused.value.retry_after == pytest.approx(10.0)
+
+
+@pytest.mark.anyio
+async def test_acquire_with_max_wait_goes_when_free(tmp_path: Path) -> None:
+    limiter = FileLimiter(tmp_path / "state", 6)  # T = 10 s
+    await limiter.acquire(max_wait=0)
+    with pytest.raises(RateLimitWaitError):
+        await limiter.acquire(max_wait=0)
+    with pytest.raises(ValidationError, match="max_wait"):
+        await limiter.acquire(max_wait=-1)

@@ -22,7 +22,7 @@ import pytest
 import sniffio
 from hypothesis import given, settings
 
-from clubsmtp_async import ValidationError
+from clubsmtp_async import RateLimitWaitError, ValidationError
 from clubsmtp_async._limiter import (
     CATCH_UP_SECONDS,
     MIN_RATE_FRACTION,
@@ -31,6 +31,8 @@ from clubsmtp_async._limiter import (
     LeakyBucketLimiter,
     Limiter,
     NoLimiter,
+    accepts_max_wait,
+    check_max_wait,
     gcra,
     pause_length,
 )
@@ -599,3 +601,109 @@ def test_property_cancellations_and_pauses_never_break_the_limit(
         start, length = pause
         assert not [t for _, t in done if start < t < start + length - 1e-9]
     assert limiter.waiting == 0
+
+
+# --- max_wait ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", [-1, -0.001, math.nan, math.inf, "1", True, [1]])
+def test_max_wait_is_validated(bad: object) -> None:
+    with pytest.raises(ValidationError, match="max_wait must be None or a finite number"):
+        check_max_wait(bad)
+
+
+def test_max_wait_accepts_zero_and_numbers() -> None:
+    assert check_max_wait(None) is None
+    assert check_max_wait(0) == 0.0
+    assert check_max_wait(2.5) == 2.5
+
+
+@pytest.mark.anyio
+async def test_max_wait_refuses_at_once_without_taking_a_slot() -> None:
+    vt = VirtualTime()
+    limiter = vt.limiter(60)  # T = 1 s
+    done: list[tuple[str, float]] = []
+
+    async def main() -> None:
+        async def waiter(name: str, cap: float = 5) -> None:
+            await limiter.acquire(max_wait=cap)
+            done.append((name, vt.now))
+
+        async with anyio.create_task_group() as tg:
+            for k in range(6):  # slots 0..5: the sixth is exactly 5 s away, allowed
+                tg.start_soon(waiter, f"w{k}")
+            await vt.sleep(0)  # resumed once every waiter has booked
+            with pytest.raises(RateLimitWaitError) as refused:
+                await limiter.acquire(max_wait=5)  # slot 6 would be 6 s away
+            assert vt.now == 0  # at once
+            assert refused.value.retry_after == pytest.approx(6.0)
+            assert refused.value.max_wait == 5
+            tg.start_soon(waiter, "next", 6)  # gets slot 6, as if nobody had been refused
+
+    await vt.drive(main)
+    assert done[-1] == ("next", pytest.approx(6.0))
+    assert [t for _, t in done] == pytest.approx([0, 1, 2, 3, 4, 5, 6])
+
+
+@pytest.mark.anyio
+async def test_max_wait_zero_goes_only_if_a_slot_is_free_now() -> None:
+    vt = VirtualTime()
+    limiter = vt.limiter(60, burst=2)
+
+    async def main() -> None:
+        await limiter.acquire(max_wait=0)
+        await limiter.acquire(max_wait=0)  # the burst
+        with pytest.raises(RateLimitWaitError) as refused:
+            await limiter.acquire(max_wait=0)
+        assert refused.value.retry_after == pytest.approx(1.0)
+        vt.now = 1.0
+        await limiter.acquire(max_wait=0)
+
+    await vt.drive(main)
+
+
+@pytest.mark.anyio
+async def test_max_wait_counts_a_429_pause() -> None:
+    vt = VirtualTime()
+    limiter = vt.limiter(60, adaptive=False)
+
+    async def main() -> None:
+        await limiter.on_rate_limited(10)
+        with pytest.raises(RateLimitWaitError) as refused:
+            await limiter.acquire(max_wait=9)
+        assert refused.value.retry_after == pytest.approx(10.0)
+        await limiter.acquire(max_wait=10)
+        assert vt.now == pytest.approx(10.0)
+
+    await vt.drive(main)
+
+
+@pytest.mark.anyio
+async def test_no_limiter_refuses_a_pause_longer_than_max_wait() -> None:
+    vt = VirtualTime()
+    limiter = NoLimiter(clock=vt.clock, sleep=vt.sleep)
+
+    async def main() -> None:
+        await limiter.acquire(max_wait=0)
+        await limiter.on_rate_limited(3)
+        with pytest.raises(RateLimitWaitError) as refused:
+            await limiter.acquire(max_wait=2)
+        assert refused.value.retry_after == pytest.approx(3.0)
+        await limiter.acquire(max_wait=3)
+        assert vt.now == pytest.approx(3.0)
+
+    await vt.drive(main)
+
+
+def test_accepts_max_wait() -> None:
+    class Old:
+        async def acquire(self) -> None: ...
+
+    class Open:
+        async def acquire(self, **options: object) -> None: ...
+
+    assert accepts_max_wait(LeakyBucketLimiter(60))
+    assert accepts_max_wait(NoLimiter())
+    assert accepts_max_wait(Open())
+    assert not accepts_max_wait(Old())
+    assert not accepts_max_wait(object())

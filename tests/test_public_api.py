@@ -45,6 +45,7 @@ PUBLIC = [
     "NotFoundError",
     "Ping",
     "RateLimitError",
+    "RateLimitWaitError",
     "RedisLimiter",
     "SecurityError",
     "SenderPattern",

@@ -20,6 +20,7 @@ import redis.exceptions
 from redis.asyncio import Redis
 from redis_server import RedisServer, free_port, redis_server_binary
 
+from clubsmtp_async import RateLimitWaitError
 from clubsmtp_async._redis_limiter import RedisLimiter, RedisLimiterFallbackWarning
 
 pytestmark = pytest.mark.redis
@@ -305,3 +306,59 @@ def test_four_processes_share_one_budget(redis_url: str) -> None:
         for j in range(i + 1, len(stamps)):
             assert stamps[j] - stamps[i] >= (j - i) * interval - 0.05, (i, j)
     assert len(stamps) >= 0.5 * duration / interval  # and it did let requests through
+
+
+# --- max_wait ------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_max_wait_is_checked_and_booked_atomically(redis_url: str) -> None:
+    limiter = RedisLimiter(redis_url, new_api_key(), requests_per_minute=60)  # T = 1 s
+    try:
+        assert await limiter._book(max_wait=0) == 0
+        async with Redis.from_url(redis_url) as client:
+            tat = await client.get(limiter.key)
+            with pytest.raises(RateLimitWaitError) as refused:
+                await limiter._book(max_wait=0.5)  # the next slot is ~1 s away
+            assert 0.9 < refused.value.retry_after <= 1.0
+            assert await client.get(limiter.key) == tat  # nothing booked
+        wait = await limiter._book(max_wait=1.0)  # the refused call took no slot
+        assert wait is not None
+        assert 0.9 < wait <= 1.0
+    finally:
+        await limiter.aclose()
+
+
+@pytest.mark.anyio
+async def test_max_wait_counts_a_pause_from_another_process(redis_url: str) -> None:
+    api_key = new_api_key()
+    first = RedisLimiter(redis_url, api_key, requests_per_minute=6000)
+    other = RedisLimiter(redis_url, api_key, requests_per_minute=6000)
+    try:
+        await first.on_rate_limited(5)
+        with pytest.raises(RateLimitWaitError) as refused:
+            await other.acquire(max_wait=2)
+        assert 4.5 < refused.value.retry_after <= 5.0
+        with pytest.raises(RateLimitWaitError):
+            await first.acquire(max_wait=2)  # its own, local pause: refused before Redis
+    finally:
+        await first.aclose()
+        await other.aclose()
+
+
+@pytest.mark.anyio
+async def test_max_wait_refuses_at_once_behind_this_process_queue(redis_url: str) -> None:
+    limiter = RedisLimiter(redis_url, new_api_key(), requests_per_minute=60)  # T = 1 s
+    try:
+        await limiter.acquire()
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(limiter.acquire)  # holds the turn, sleeping ~1 s for its slot
+            await anyio.sleep(0.05)
+            start = anyio.current_time()
+            with pytest.raises(RateLimitWaitError) as refused:
+                await limiter.acquire(max_wait=1.5)  # its slot is ~2 s away
+            assert anyio.current_time() - start < 0.1  # at once
+            assert 1.5 < refused.value.retry_after <= 2.0
+            tg.cancel_scope.cancel()
+    finally:
+        await limiter.aclose()

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
+from .._config import DEFAULT_REQUESTS_PER_MINUTE, resolve_requests_per_minute
 from .._version import __version__
 from ._runner import run
 from ._session import Output, Settings
@@ -61,9 +62,10 @@ def root(
         help="The API's base URL (default: https://api.clubsmtp.com).",
     )] = None,
     requests_per_minute: Annotated[float, typer.Option(
-        "--requests-per-minute", "--rpm", envvar="CLUBSMTP_REQUESTS_PER_MINUTE", min=0.001,
+        "--requests-per-minute", "--rpm", envvar="CLUBSMTP_REQUESTS_PER_MINUTE",
+        parser=resolve_requests_per_minute, metavar="FLOAT",
         help="The key's ceiling: the client never sends faster.",
-    )] = 60.0,
+    )] = DEFAULT_REQUESTS_PER_MINUTE,
     timeout: Annotated[float, typer.Option(min=0.001, help="Seconds per attempt.")] = 30.0,
     max_retries: Annotated[int, typer.Option(
         min=0, help="Retries of a failed request (0: none).")] = 3,
