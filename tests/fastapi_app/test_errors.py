@@ -17,6 +17,7 @@ from clubsmtp_async import (
     ClubSMTPError,
     InvalidRequestError,
     RateLimitError,
+    RateLimitWaitError,
     SecurityError,
     ServerError,
     ValidationError,
@@ -39,6 +40,7 @@ def status_error(cls: type[APIStatusError], status: int) -> APIStatusError:
     (APITimeoutError("slow"), 504),
     (APIConnectionError("down"), 502),
     (ClientClosedError("closed"), 503),
+    (RateLimitWaitError(42.5, max_wait=1.0), 503),
     (ClubSMTPError("?"), 500),
 ])
 def test_statuses(exc: ClubSMTPError, status: int) -> None:
@@ -70,3 +72,9 @@ def test_the_table_is_ordered_by_the_class_tree() -> None:
     assert STATUSES[ClubSMTPError][0] == 500
     assert TenantFileError.__mro__.index(ValidationError) < TenantFileError.__mro__.index(
         ClubSMTPError)
+
+
+def test_a_refused_wait_says_when_to_come_back() -> None:
+    response = error_response(RateLimitWaitError(42.5, max_wait=1.0))
+    assert response.headers["retry-after"] == "43"
+    assert "busy" in json.loads(bytes(response.body))["detail"]

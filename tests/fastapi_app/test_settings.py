@@ -20,13 +20,15 @@ def test_defaults() -> None:
     assert settings.limiter == "file"
     assert settings.limiter_path == Path("/run/clubsmtp/limiter")
     assert settings.timeout == 30
+    assert settings.max_wait is None
 
 
 def test_every_variable() -> None:
     env = {**BASE, "CLUBSMTP_BASE_URL": "http://127.0.0.1:8025",
            "CLUBSMTP_WEBHOOK_SECRET": "whsec_abc", "SERVICE_RPM": "120",
            "SERVICE_LIMITER": "Redis", "SERVICE_REDIS_URL": "redis://:pw@10.0.0.5/0",
-           "SERVICE_PASSWORDS_FILE": "/var/lib/svc/passwords.csv", "SERVICE_TIMEOUT": "5"}
+           "SERVICE_PASSWORDS_FILE": "/var/lib/svc/passwords.csv", "SERVICE_TIMEOUT": "5",
+           "SERVICE_MAX_WAIT": "2.5"}
     assert set(env) <= set(ENVIRONMENT)
     settings = Settings.from_env(env)
     assert (settings.base_url, settings.webhook_secret) == ("http://127.0.0.1:8025", "whsec_abc")
@@ -34,6 +36,7 @@ def test_every_variable() -> None:
     assert settings.redis_url == "redis://:pw@10.0.0.5/0"
     assert settings.passwords_file == Path("/var/lib/svc/passwords.csv")
     assert settings.timeout == 5
+    assert settings.max_wait == 2.5
 
 
 def test_secrets_are_not_in_the_repr() -> None:
@@ -52,6 +55,7 @@ def test_secrets_are_not_in_the_repr() -> None:
     ({**BASE, "SERVICE_RPM": "0"}, "SERVICE_RPM must be a positive number"),
     ({**BASE, "SERVICE_RPM": "nan"}, "SERVICE_RPM must be a positive number"),
     ({**BASE, "SERVICE_TIMEOUT": "inf"}, "SERVICE_TIMEOUT must be a positive number"),
+    ({**BASE, "SERVICE_MAX_WAIT": "-1"}, "SERVICE_MAX_WAIT must be a positive number"),
     ({**BASE, "SERVICE_LIMITER": "memcached"}, "SERVICE_LIMITER must be one of"),
     ({"CLUBSMTP_API_KEY": KEY}, "SERVICE_LIMITER=file needs SERVICE_LIMITER_PATH"),
     ({**BASE, "SERVICE_LIMITER": "redis"}, "SERVICE_LIMITER=redis needs SERVICE_REDIS_URL"),

@@ -134,6 +134,20 @@ def test_the_rate_limit_is_503_with_retry_after(service_factory: Callable[..., T
     assert response.headers["retry-after"] == "7"
 
 
+def test_a_plan_that_would_wait_past_max_wait_is_503_at_once(
+        service_factory: Callable[..., TestClient], clubsmtp_emulator: Emulator) -> None:
+    from .conftest import service_settings
+
+    # One request a minute: the plan's second read would wait a minute for its slot.
+    service = service_factory(settings=service_settings(max_wait=0.5), requests_per_minute=1)
+    response = service.post("/tenants", json=tenant())
+    assert response.status_code == 503
+    assert response.json()["error"] == "RateLimitWaitError"
+    assert 50 <= int(response.headers["retry-after"]) <= 60
+    assert clubsmtp_emulator.snapshot()["domains"] == []
+    assert clubsmtp_emulator.stats.rate_limited == 0  # refused before sending
+
+
 def test_an_api_failure_is_502(service_factory: Callable[..., TestClient],
                                clubsmtp_emulator: Emulator) -> None:
     clubsmtp_emulator.faults.add("GET", "/v1/domains", ErrorBefore(status=500))

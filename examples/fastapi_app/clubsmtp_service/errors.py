@@ -7,6 +7,7 @@
 | `WebhookVerificationError`, `WebhookPayloadError` | 400 | not an authentic event |
 | `AuthError`, `SecurityError` | 502 | the API refused *the service's* key: an operator must act |
 | `RateLimitError` | 503, ``Retry-After`` | the key's budget, exhausted after the SDK's retries |
+| `RateLimitWaitError` | 503, ``Retry-After`` | refused at once: no slot within ``max_wait`` |
 | `APITimeoutError` | 504 | the API did not answer in time |
 | `APIConnectionError`, any other `APIStatusError` | 502 | the API failed |
 | `ClientClosedError` | 503 | the worker is shutting down |
@@ -33,6 +34,7 @@ from clubsmtp_async import (
     ClientClosedError,
     ClubSMTPError,
     RateLimitError,
+    RateLimitWaitError,
     SecurityError,
     ValidationError,
 )
@@ -53,6 +55,8 @@ STATUSES: Mapping[type[BaseException], tuple[int, str | None]] = {
     SecurityError: (502, "the ClubSMTP API refused the service's request (403): check the "
                          "key's scopes and allowed IP ranges"),
     RateLimitError: (503, "the ClubSMTP API's rate limit is reached: retry later"),
+    RateLimitWaitError: (503, "the API key's rate budget is busy for longer than this "
+                              "service waits: retry later"),
     APITimeoutError: (504, "the ClubSMTP API did not answer in time"),
     APIConnectionError: (502, "the ClubSMTP API could not be reached"),
     ClientClosedError: (503, "the service is shutting down: retry"),

@@ -32,12 +32,14 @@ __all__ = [
     "LocksDep",
     "PasswordsDep",
     "Resources",
+    "SettingsDep",
     "State",
     "VerifierDep",
     "get_client",
     "get_handlers",
     "get_passwords",
     "get_resources",
+    "get_settings",
     "get_tenant_locks",
     "get_verifier",
     "make_lifespan",
@@ -116,6 +118,11 @@ def get_resources(request: Request) -> Resources:
     return resources
 
 
+def get_settings(request: Request) -> Settings:
+    """The worker's settings."""
+    return get_resources(request).settings
+
+
 def get_client(request: Request) -> AsyncClient:
     """The worker's `AsyncClient` (tests override this dependency)."""
     return get_resources(request).client
@@ -146,6 +153,7 @@ def get_handlers(request: Request) -> EventHandlers:
 
 
 ClientDep = Annotated[AsyncClient, Depends(get_client)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
 VerifierDep = Annotated[Verifier, Depends(get_verifier)]
 LocksDep = Annotated[TenantLocks, Depends(get_tenant_locks)]
 PasswordsDep = Annotated[PasswordFile | None, Depends(get_passwords)]

@@ -32,6 +32,7 @@ ENVIRONMENT = {
     "SERVICE_REDIS_URL": "the RedisLimiter's Redis, the same for every host",
     "SERVICE_PASSWORDS_FILE": "a 0600 CSV where generated passwords are also kept (unset: none)",
     "SERVICE_TIMEOUT": "seconds per attempt of an API request (30)",
+    "SERVICE_MAX_WAIT": "seconds a plan may wait for each rate slot (unset: no cap)",
 }
 """The variables, with what each one sets."""
 
@@ -85,6 +86,9 @@ class Settings:
         passwords_file: ``SERVICE_PASSWORDS_FILE``: generated passwords are also
             appended there (a `PasswordFile`) before each create is sent.
         timeout: ``SERVICE_TIMEOUT``, seconds per attempt of an API request.
+        max_wait: ``SERVICE_MAX_WAIT``: a request whose plan would wait longer than
+            this for a rate slot is refused at once (503 with ``Retry-After``);
+            None waits as long as it takes.
 
     """
 
@@ -97,6 +101,7 @@ class Settings:
     redis_url: str | None = field(default=None, repr=False)
     passwords_file: Path | None = None
     timeout: float = 30.0
+    max_wait: float | None = None
 
     def __post_init__(self) -> None:
         if self.limiter == "file" and self.limiter_path is None:
@@ -121,6 +126,7 @@ class Settings:
         if not api_key:
             raise SettingsError("CLUBSMTP_API_KEY is not set: the service needs the API key")
         timeout = env.get("SERVICE_TIMEOUT", "").strip()
+        max_wait = env.get("SERVICE_MAX_WAIT", "").strip()
         return cls(
             api_key=api_key,
             base_url=env.get("CLUBSMTP_BASE_URL", "").strip() or None,
@@ -131,4 +137,5 @@ class Settings:
             redis_url=env.get("SERVICE_REDIS_URL", "").strip() or None,
             passwords_file=_optional_path(env, "SERVICE_PASSWORDS_FILE"),
             timeout=_positive(timeout, "SERVICE_TIMEOUT") if timeout else 30.0,
+            max_wait=_positive(max_wait, "SERVICE_MAX_WAIT") if max_wait else None,
         )

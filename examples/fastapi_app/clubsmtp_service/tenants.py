@@ -15,6 +15,10 @@ once and the answer is the apply report, with the generated passwords:
   must reach the caller, and a retry of the same request finishes the rest.
   Errors before anything was applied (a bad spec, the API refusing the key,
   the rate limit) are mapped by `errors`.
+- **A wait cap** (``SERVICE_MAX_WAIT``): when the key's budget is so busy
+  that planning would wait longer for its slots, the request is refused at
+  once (`RateLimitWaitError`: 503 with ``Retry-After``), before anything is
+  applied or any password generated.
 - **Concurrency**: in one worker, onboardings sharing a domain run one after
   the other (`TenantLocks`); across workers they converge (see `locks`).
 """
@@ -32,7 +36,7 @@ from fastapi.responses import JSONResponse
 from clubsmtp_async.onboarding import Plan, apply, plan, tenant_schema
 
 from .body import read_body
-from .resources import ClientDep, LocksDep, PasswordsDep
+from .resources import ClientDep, LocksDep, PasswordsDep, SettingsDep
 from .tenant_body import parse_tenant_body
 
 __all__ = ["COMPONENTS", "MAX_BODY", "router"]
@@ -79,17 +83,21 @@ def plan_json(the_plan: Plan) -> dict[str, Any]:
 )
 async def onboard_tenant(
     request: Request, client: ClientDep, locks: LocksDep, passwords: PasswordsDep,
-    dry_run: bool = False, prune: bool = False,
+    settings: SettingsDep, dry_run: bool = False, prune: bool = False,
 ) -> JSONResponse:
     """Plan a tenant and, unless `dry_run`, apply the plan; answer the plan or the report."""
     spec = parse_tenant_body(await read_body(request, MAX_BODY))
     names = [domain.name for domain in spec.domains]
+    # The plan's reads wait for rate slots at most max_wait (else RateLimitWaitError:
+    # 503 at once, nothing applied); an apply, once started, runs to its end.
+    planner = client if settings.max_wait is None else client.with_options(
+        max_wait=settings.max_wait)
     if dry_run:
-        the_plan = await plan(client, spec, prune=prune)
+        the_plan = await plan(planner, spec, prune=prune)
         return JSONResponse({"dry_run": True, "changes": the_plan.has_changes,
                              "plan": plan_json(the_plan)})
     async with locks.hold(names):
-        the_plan = await plan(client, spec, prune=prune)
+        the_plan = await plan(planner, spec, prune=prune)
         report = await apply(client, the_plan, on_password=passwords)
     log.info("tenant %s: %s", ",".join(names), report.counts)
     body = {"dry_run": False, **report.to_json(include_passwords=True),
