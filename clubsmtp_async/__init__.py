@@ -61,7 +61,7 @@ from ._models import (
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from ._redis_limiter import RedisLimiter
+    from ._redis_limiter import RedisLimiter, RedisLimiterFallbackWarning
 
 __all__ = [
     "APIConnectionError",
@@ -101,6 +101,7 @@ __all__ = [
     "RateLimitError",
     "RateLimitWaitError",
     "RedisLimiter",
+    "RedisLimiterFallbackWarning",
     "SecurityError",
     "SenderPattern",
     "ServerError",
@@ -111,16 +112,19 @@ __all__ = [
 ]
 
 
+_LAZY = frozenset({"RedisLimiter", "RedisLimiterFallbackWarning"})
+
+
 def __getattr__(name: str) -> Any:
-    # RedisLimiter needs the `redis` extra: import it only when asked for.
-    if name == "RedisLimiter":
+    # The Redis names need the `redis` extra: imported only when asked for.
+    if name in _LAZY:
         try:
-            from ._redis_limiter import RedisLimiter
+            from . import _redis_limiter
         except ModuleNotFoundError as exc:
             if (exc.name or "").partition(".")[0] != "redis":
                 raise
             raise ImportError(
-                "RedisLimiter needs the 'redis' extra: pip install 'clubsmtp-async[redis]'"
+                f"{name} needs the 'redis' extra: pip install 'clubsmtp-async[redis]'"
             ) from exc
-        return RedisLimiter
+        return getattr(_redis_limiter, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

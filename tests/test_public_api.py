@@ -47,6 +47,7 @@ PUBLIC = [
     "RateLimitError",
     "RateLimitWaitError",
     "RedisLimiter",
+    "RedisLimiterFallbackWarning",
     "SecurityError",
     "SenderPattern",
     "ServerError",
@@ -55,7 +56,7 @@ PUBLIC = [
     "__version__",
     "aiohttp_http_client",
 ]
-LAZY = {"RedisLimiter"}  # needs the `redis` extra: imported on first access
+LAZY = {"RedisLimiter", "RedisLimiterFallbackWarning"}  # the `redis` extra: imported when used
 EAGER = [name for name in PUBLIC if name not in LAZY]
 
 CORE_MODULES = [
