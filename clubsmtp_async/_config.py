@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from ._errors import ValidationError
 from ._http import PoolLimits, as_timeout, make_timeout, parse_url
+from ._limiter import _check_rate
 from ._validation import finite_number, shown, shown_url
 from ._version import __version__
 
@@ -249,8 +250,9 @@ def resolve_requests_per_minute(
 ) -> float:
     """The key's ceiling from the argument, else ``$CLUBSMTP_REQUESTS_PER_MINUTE``, else 60.
 
-    One rule for the client and the CLI: a positive finite number (text is
-    read as a decimal number). Used by the CLI as its option parser too.
+    One rule for the client, the limiters and the CLI: a positive finite number
+    of at most 1e9 (text is read as a decimal number). Used by the CLI as its
+    option parser too.
 
     Raises:
         ValidationError: for anything else; an environment value is named as such.
@@ -262,10 +264,12 @@ def resolve_requests_per_minute(
             return DEFAULT_REQUESTS_PER_MINUTE
         try:
             return _positive_rate(float(text))
-        except ValueError:
+        except ValueError as exc:  # ValidationError included
+            rule = "must be a positive finite number"
+            if isinstance(exc, ValidationError) and "at most" in str(exc):
+                rule = str(exc).removeprefix("requests_per_minute ").partition(", got")[0]
             raise ValidationError(
-                "$CLUBSMTP_REQUESTS_PER_MINUTE must be a positive finite number, "
-                f"got {shown(text)}"
+                f"$CLUBSMTP_REQUESTS_PER_MINUTE {rule}, got {shown(text)}"
             ) from None
     if isinstance(value, str):
         try:
@@ -278,9 +282,4 @@ def resolve_requests_per_minute(
 
 
 def _positive_rate(value: object) -> float:
-    if not _is_seconds(value):  # the same test: a positive finite number, not a bool
-        raise ValidationError(
-            f"requests_per_minute must be a positive finite number, got {_number_or_type(value)}"
-        )
-    assert isinstance(value, (int, float))
-    return float(value)
+    return _check_rate(value)  # the limiters' own rule, so both always agree

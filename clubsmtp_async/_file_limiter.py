@@ -19,6 +19,7 @@ await limiter.aclose()
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import math
@@ -38,6 +39,7 @@ import anyio.to_thread
 
 from ._errors import ClubSMTPError, RateLimitWaitError, ValidationError
 from ._limiter import _check_burst, _check_rate, check_max_wait, pause_length
+from ._validation import finite_number
 
 if sys.platform != "win32":
     import fcntl
@@ -84,10 +86,15 @@ def _parse(data: bytes, path: Path) -> _State:
         raw = json.loads(data.decode("ascii"))
         if raw["format"] != STATE_FORMAT or raw["version"] != _VERSION:
             raise ValueError("not a state file of this version")
+        times = [raw["tat"], raw["pause_until"], raw["written"]]
+        if not all(finite_number(value) for value in times):
+            raise ValueError("a time is not a number")
+        if isinstance(raw["epoch"], bool) or not isinstance(raw["epoch"], int):
+            raise ValueError("the epoch is not an integer")
         state = _State(
             tat=float(raw["tat"]),
             pause_until=float(raw["pause_until"]),
-            epoch=int(raw["epoch"]),
+            epoch=raw["epoch"],
             written=float(raw["written"]),
         )
         if not all(map(math.isfinite, (state.tat, state.pause_until, state.written))):
@@ -336,7 +343,8 @@ class FileLimiter:
 
 
 def _open_state(path: Path) -> int:
-    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+    # O_NOFOLLOW: a symbolic link planted at the path must not redirect the writes.
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
     try:
         fd = os.open(path, flags, 0o600)
     except FileNotFoundError:
@@ -345,9 +353,33 @@ def _open_state(path: Path) -> int:
         ) from None
     except IsADirectoryError:
         raise ValidationError(f"FileLimiter: {str(path)!r} is a directory, not a file") from None
+    except ValueError:  # a NUL in the path
+        raise ValidationError("FileLimiter: the path must not contain a NUL character") from None
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ClubSMTPError(
+                f"FileLimiter: {str(path)!r} is a symbolic link; give the file's own path"
+            ) from None
         raise ClubSMTPError(f"FileLimiter cannot open {str(path)!r}: {exc.strerror}") from exc
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
+    try:
+        _check_owned(os.fstat(fd), path)
+    except BaseException:
         os.close(fd)
-        raise ValidationError(f"FileLimiter: {str(path)!r} is not a regular file")
+        raise
     return fd
+
+
+def _check_owned(info: os.stat_result, path: Path) -> None:
+    """A regular file of this user that nobody else may write: another user's could stall us."""
+    if not stat.S_ISREG(info.st_mode):
+        raise ValidationError(f"FileLimiter: {str(path)!r} is not a regular file")
+    if hasattr(os, "geteuid") and info.st_uid != os.geteuid():
+        raise ClubSMTPError(
+            f"FileLimiter: {str(path)!r} belongs to another user; each service user needs "
+            "its own state file (or run the processes as one user)"
+        )
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise ClubSMTPError(
+            f"FileLimiter: {str(path)!r} is writable by other users (chmod 600 it): "
+            "anyone who can write it can stall every process that uses it"
+        )

@@ -76,6 +76,9 @@ return tat - tonumber(ARGV[2]) - now
 """Pushes the shared TAT past a 429 pause; returns the pause left in microseconds."""
 
 
+_CENTURY = 100 * 365.25 * 86_400.0  # seconds
+
+
 class RedisLimiterFallbackWarning(RuntimeWarning):
     """Redis is unreachable: the limiter paces this process alone, conservatively."""
 
@@ -267,7 +270,8 @@ class RedisLimiter:
         """
         if self._down_since is not None and self._clock() < self._retry_at:
             return None
-        cap_us = -1 if max_wait is None else math.floor(max_wait * 1_000_000)
+        # A cap beyond a century is no cap; bounded so its microseconds fit an integer.
+        cap_us = -1 if max_wait is None else math.floor(min(max_wait, _CENTURY) * 1_000_000)
         args = [self._interval_us, self._tolerance_us, cap_us]
         try:
             wait_us = int(await self._acquire_script(keys=[self._key], args=args))

@@ -259,3 +259,12 @@ def test_out_of_range_or_secret_holding_options_are_validation_errors(
         AsyncClient("sk_test_x", **{option: value})
     assert "hunter2" not in str(caught.value)
     assert len(str(caught.value)) < 200
+
+
+@pytest.mark.parametrize("text", ["2e9", "1e400", "inf", "-1", "sixty"])
+def test_a_rate_from_the_environment_is_checked_and_named(
+    monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    monkeypatch.setenv("CLUBSMTP_REQUESTS_PER_MINUTE", text)
+    with pytest.raises(ValidationError, match=r"^\$CLUBSMTP_REQUESTS_PER_MINUTE must be"):
+        AsyncClient("sk_test_x")

@@ -411,3 +411,54 @@ async def test_acquire_with_max_wait_goes_when_free(tmp_path: Path) -> None:
         await limiter.acquire(max_wait=0)
     with pytest.raises(ValidationError, match="max_wait"):
         await limiter.acquire(max_wait=-1)
+
+
+def test_a_symbolic_link_is_refused_and_its_target_untouched(tmp_path: Path) -> None:
+    target = tmp_path / "someone-elses"
+    target.write_bytes(b"")
+    link = tmp_path / "state"
+    link.symlink_to(target)
+    with pytest.raises(ClubSMTPError, match="is a symbolic link"):
+        FileLimiter(link)
+    dangling = tmp_path / "dangling"
+    dangling.symlink_to(tmp_path / "created-through-the-link")
+    with pytest.raises(ClubSMTPError, match="is a symbolic link"):
+        FileLimiter(dangling)
+    assert target.read_bytes() == b""
+    assert not (tmp_path / "created-through-the-link").exists()
+
+
+@pytest.mark.parametrize("mode", [0o620, 0o602, 0o666])
+def test_a_file_others_may_write_is_refused(tmp_path: Path, mode: int) -> None:
+    path = tmp_path / "state"
+    path.write_bytes(b"")
+    path.chmod(mode)
+    with pytest.raises(ClubSMTPError, match="writable by other users"):
+        FileLimiter(path)
+
+
+def test_a_file_of_another_user_is_refused(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("only root can give a file away")
+    path = tmp_path / "state"
+    path.write_bytes(b"")
+    os.chown(path, 65534, 65534)  # nobody
+    with pytest.raises(ClubSMTPError, match="belongs to another user"):
+        FileLimiter(path)
+
+
+def test_a_nul_in_the_path_is_a_validation_error(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="NUL"):
+        FileLimiter(f"{tmp_path}/a\0b")
+
+
+@pytest.mark.parametrize("field", ['"tat":"1"', '"tat":true', '"epoch":"7"', '"epoch":1.5'])
+def test_values_of_the_wrong_type_are_a_damaged_file(tmp_path: Path, field: str) -> None:
+    fields = {"tat": "1", "pause_until": "1", "epoch": "0", "written": "1"}
+    name, value = field.split(":")
+    fields[name.strip('"')] = value
+    body = ",".join(f'"{key}":{val}' for key, val in fields.items())
+    path = tmp_path / "state"
+    path.write_bytes(b'{"format":"clubsmtp-file-limiter","version":1,' + body.encode() + b"}")
+    with pytest.raises(ClubSMTPError, match="is not a FileLimiter state file"):
+        FileLimiter(path)

@@ -713,11 +713,12 @@ def test_accepts_max_wait() -> None:
     "make",
     [
         lambda: LeakyBucketLimiter(10**400),
+        lambda: LeakyBucketLimiter(2e9),
         lambda: LeakyBucketLimiter(60, burst=10**400),
         lambda: AsyncClient("sk_test_x", requests_per_minute=10**400),
         lambda: AsyncClient("sk_test_x", max_wait=10**400),
     ],
-    ids=["rate", "burst", "client-rate", "client-max-wait"],
+    ids=["rate", "rate-over-any-key's", "burst", "client-rate", "client-max-wait"],
 )
 def test_ints_too_large_for_a_float_are_validation_errors(make: Callable[[], object]) -> None:
     with pytest.raises(ValidationError) as caught:

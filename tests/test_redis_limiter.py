@@ -362,3 +362,16 @@ async def test_max_wait_refuses_at_once_behind_this_process_queue(redis_url: str
             tg.cancel_scope.cancel()
     finally:
         await limiter.aclose()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("huge", [1e308, 1e20])
+async def test_a_huge_max_wait_is_no_cap(redis_url: str, huge: float) -> None:
+    limiter = RedisLimiter(redis_url, new_api_key(), requests_per_minute=60)
+    try:
+        assert await limiter._book(max_wait=huge) == 0
+        wait = await limiter._book(max_wait=huge)
+        assert wait is not None
+        assert 0.9 < wait <= 1.0
+    finally:
+        await limiter.aclose()

@@ -44,18 +44,6 @@ app = typer.Typer(
 )
 
 
-MAX_REQUESTS_PER_MINUTE = 1e9
-"""The highest rate ``--rpm`` takes: no key allows more, and the emulator's keys stop there."""
-
-
-def _rate(text: str) -> float:
-    """``--rpm``: the SDK's rule for a rate (a positive finite number), up to the highest."""
-    rate = resolve_requests_per_minute(text)
-    if rate > MAX_REQUESTS_PER_MINUTE:
-        raise typer.BadParameter(f"at most {MAX_REQUESTS_PER_MINUTE:g} requests per minute")
-    return rate
-
-
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"clubsmtp {__version__}")
@@ -75,7 +63,7 @@ def root(
     )] = None,
     requests_per_minute: Annotated[float, typer.Option(
         "--requests-per-minute", "--rpm", envvar="CLUBSMTP_REQUESTS_PER_MINUTE",
-        parser=_rate, metavar="FLOAT",
+        parser=resolve_requests_per_minute, metavar="FLOAT",
         help="The key's ceiling: the client never sends faster.",
     )] = DEFAULT_REQUESTS_PER_MINUTE,
     timeout: Annotated[float, typer.Option(min=0.001, help="Seconds per attempt.")] = 30.0,

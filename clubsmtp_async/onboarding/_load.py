@@ -190,7 +190,10 @@ def parse_tenant(
     parser = _PARSERS.get(format)
     if parser is None:
         raise TenantFileError(source, "", f"unknown format {format!r}: use toml, yaml or json")
-    spec = _convert(parser(text, source), source)
+    try:
+        spec = _convert(parser(text, source), source)
+    except RecursionError:  # deeper than any parser or converter goes: no tenant nests so
+        raise TenantFileError(source, "", "not a tenant file: nested too deeply") from None
     return check_tenant(spec, source=source, base_dir=base_dir, environ=environ,
                         check_sources=check_sources)
 

@@ -187,6 +187,8 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
             raw = msgspec.json.decode(data)
         except msgspec.DecodeError as exc:
             raise PlanFileError(f"{source}: not valid JSON: {exc}") from None
+        except RecursionError:
+            raise PlanFileError(f"{source}: not a saved plan: nested too deeply") from None
         if not isinstance(raw, dict) or raw.get("format") != PLAN_FORMAT:
             raise PlanFileError(f"{source}: not a saved plan (no \"format\": \"{PLAN_FORMAT}\")")
         if raw.get("version") != PLAN_VERSION:
@@ -196,6 +198,8 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
             loaded = msgspec.convert(raw, cls)
         except msgspec.ValidationError as exc:
             raise PlanFileError(f"{source}: damaged plan: {exc}") from None
+        except RecursionError:
+            raise PlanFileError(f"{source}: damaged plan: nested too deeply") from None
         loaded.check(source)
         return loaded
 

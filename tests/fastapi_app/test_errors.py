@@ -78,3 +78,22 @@ def test_a_refused_wait_says_when_to_come_back() -> None:
     response = error_response(RateLimitWaitError(42.5, max_wait=1.0))
     assert response.headers["retry-after"] == "43"
     assert "busy" in json.loads(bytes(response.body))["detail"]
+
+
+def test_an_upstream_body_never_reaches_the_caller_or_the_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A proxy's error page that echoes the request, the API key included.
+    request = httpx.Request("POST", "https://api.clubsmtp.test/v1/domains")
+    upstream = httpx.Response(502, content=b"<html>Bearer sk_test_leaked</html>", request=request)
+    from clubsmtp_async._response import raise_for_errors
+
+    with pytest.raises(ServerError) as caught:
+        raise_for_errors(upstream)
+    assert "sk_test_leaked" in str(caught.value)  # the SDK keeps an excerpt for you
+    with caplog.at_level("DEBUG"):
+        response = error_response(caught.value)
+    body = json.loads(bytes(response.body))
+    assert response.status_code == 502
+    assert body["detail"] == "the ClubSMTP API answered HTTP 502"
+    assert "sk_test_leaked" not in caplog.text

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 from clubsmtp_service.limiters import build_limiter
-
-from clubsmtp_async import ValidationError
+from clubsmtp_service.settings import SettingsError
 
 from .conftest import service_settings
 
@@ -49,5 +48,5 @@ async def test_file_is_one_budget_per_host(tmp_path: Path) -> None:
 
 def test_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
     settings = service_settings(limiter="file", limiter_path=tmp_path / "missing" / "budget")
-    with pytest.raises(ValidationError, match="missing"):
+    with pytest.raises(SettingsError, match=r"SERVICE_LIMITER_PATH: .*missing"):
         build_limiter(settings)

@@ -55,7 +55,7 @@ def test_secrets_are_not_in_the_repr() -> None:
     ({**BASE, "SERVICE_RPM": "0"}, "SERVICE_RPM must be a positive number"),
     ({**BASE, "SERVICE_RPM": "nan"}, "SERVICE_RPM must be a positive number"),
     ({**BASE, "SERVICE_TIMEOUT": "inf"}, "SERVICE_TIMEOUT must be a positive number"),
-    ({**BASE, "SERVICE_MAX_WAIT": "-1"}, "SERVICE_MAX_WAIT must be a positive number"),
+    ({**BASE, "SERVICE_MAX_WAIT": "-1"}, "SERVICE_MAX_WAIT must be a number >= 0"),
     ({**BASE, "SERVICE_LIMITER": "memcached"}, "SERVICE_LIMITER must be one of"),
     ({"CLUBSMTP_API_KEY": KEY}, "SERVICE_LIMITER=file needs SERVICE_LIMITER_PATH"),
     ({**BASE, "SERVICE_LIMITER": "redis"}, "SERVICE_LIMITER=redis needs SERVICE_REDIS_URL"),

@@ -352,3 +352,16 @@ def test_more_bad_csv(tmp_path: Path, mailboxes: str, location: str, problem: st
         load_tenant(path, environ={})
     assert caught.value.location == location
     assert problem in caught.value.problem
+
+
+DEEP = "[" * 5_000 + "]" * 5_000
+
+
+@pytest.mark.parametrize(("text", "fmt"), [
+    ('{"domains": ' + DEEP + "}", "json"),
+    ("domains: " + DEEP + "\n", "yaml"),
+    ("domains = " + DEEP + "\n", "toml"),
+])
+def test_a_file_nested_too_deeply_is_a_tenant_file_error(text: str, fmt: str) -> None:
+    with pytest.raises(TenantFileError):
+        parse_tenant(text, fmt, source="deep")

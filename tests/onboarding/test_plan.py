@@ -160,3 +160,8 @@ async def test_pruning_domains_with_an_empty_spec_is_refused() -> None:
         with pytest.raises(PlanError, match="would delete every domain"):
             await plan(client, TenantSpec(), prune_domains=True)
         assert not (await plan(client, TenantSpec())).has_changes
+
+
+def test_a_plan_nested_too_deeply_is_a_plan_file_error() -> None:
+    with pytest.raises(PlanFileError, match="nested too deeply"):
+        Plan.from_json('{"format": "clubsmtp-plan", "x": ' + "[" * 5_000 + "]" * 5_000 + "}")

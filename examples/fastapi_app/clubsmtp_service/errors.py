@@ -81,11 +81,22 @@ def error_response(exc: ClubSMTPError) -> JSONResponse:
         wait = exc.retry_after
         seconds = math.ceil(wait) if wait is not None and math.isfinite(wait) else 1
         headers["Retry-After"] = str(max(1, seconds))
+    if message is None:
+        message = _own_message(exc)
     if status >= 500:
-        log.warning("answered %d to %s: %s", status, type(exc).__name__, exc)
-    detail = str(exc) if message is None else message
+        # Never the exception's text: an upstream body (a proxy's page) can echo anything.
+        log.warning("answered %d to %s: %s", status, type(exc).__name__, message)
+    detail = message
     return JSONResponse({"detail": detail, "error": type(exc).__name__}, status_code=status,
                         headers=headers)
+
+
+def _own_message(exc: ClubSMTPError) -> str:
+    """What the caller may read of an error: never a body the API (or a proxy) sent."""
+    if isinstance(exc, APIStatusError):
+        said = "; ".join(detail.message for detail in exc.errors if detail.message)
+        return f"the ClubSMTP API answered HTTP {exc.status_code}" + (f": {said}" if said else "")
+    return str(exc)  # the SDK's own text (a ValidationError names the place, never a secret)
 
 
 async def _handle(request: Request, exc: Exception) -> JSONResponse:

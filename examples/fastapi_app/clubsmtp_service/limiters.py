@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from clubsmtp_async import FileLimiter, Limiter
+from clubsmtp_async import ClubSMTPError, FileLimiter, Limiter
 
 from .settings import Settings, SettingsError
 
@@ -41,4 +41,7 @@ def build_limiter(settings: Settings) -> Limiter | None:
         return RedisLimiter(settings.redis_url, settings.api_key,
                             requests_per_minute=settings.requests_per_minute)
     assert settings.limiter_path is not None  # checked by Settings
-    return FileLimiter(settings.limiter_path, settings.requests_per_minute)
+    try:
+        return FileLimiter(settings.limiter_path, settings.requests_per_minute)
+    except ClubSMTPError as exc:  # a bad path: say which setting it came from
+        raise SettingsError(f"SERVICE_LIMITER_PATH: {exc}") from None

@@ -17,14 +17,14 @@ from typing import Annotated, TypedDict
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 
-from clubsmtp_async import AsyncClient
+from clubsmtp_async import AsyncClient, ValidationError
 from clubsmtp_async.onboarding import PasswordFile
 from clubsmtp_async.webhooks import StandardWebhooksVerifier, Verifier
 
 from .events import EventHandlers
 from .limiters import build_limiter
 from .locks import TenantLocks
-from .settings import Settings
+from .settings import Settings, SettingsError
 
 __all__ = [
     "ClientDep",
@@ -97,8 +97,7 @@ def make_lifespan(
                 requests_per_minute=chosen.requests_per_minute, limiter=limiter,
                 timeout=chosen.timeout,
             ))
-            verifier = (None if chosen.webhook_secret is None
-                        else StandardWebhooksVerifier(chosen.webhook_secret))
+            verifier = None if chosen.webhook_secret is None else _verifier(chosen.webhook_secret)
             passwords = None if chosen.passwords_file is None else PasswordFile(
                 chosen.passwords_file)
             log.info("worker ready: %s limiter at %g requests/min",
@@ -107,6 +106,13 @@ def make_lifespan(
             log.info("worker stopping: closing the client")
 
     return lifespan
+
+
+def _verifier(secret: str) -> StandardWebhooksVerifier:
+    try:
+        return StandardWebhooksVerifier(secret)
+    except ValidationError as exc:  # never quotes the secret
+        raise SettingsError(f"CLUBSMTP_WEBHOOK_SECRET: {exc}") from None
 
 
 def get_resources(request: Request) -> Resources:

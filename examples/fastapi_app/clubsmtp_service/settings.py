@@ -46,13 +46,14 @@ def _rate(environ: Mapping[str, str]) -> float:
     return _positive(raw, "SERVICE_RPM") if raw else 60.0
 
 
-def _positive(raw: str, name: str) -> float:
+def _positive(raw: str, name: str, *, zero: bool = False) -> float:
     try:
         value = float(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a number, got {raw!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise SettingsError(f"{name} must be a positive number, got {raw!r}")
+    if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
+        least = "a number >= 0" if zero else "a positive number"
+        raise SettingsError(f"{name} must be {least}, got {raw!r}")
     return value
 
 
@@ -137,5 +138,5 @@ class Settings:
             redis_url=env.get("SERVICE_REDIS_URL", "").strip() or None,
             passwords_file=_optional_path(env, "SERVICE_PASSWORDS_FILE"),
             timeout=_positive(timeout, "SERVICE_TIMEOUT") if timeout else 30.0,
-            max_wait=_positive(max_wait, "SERVICE_MAX_WAIT") if max_wait else None,
+            max_wait=_positive(max_wait, "SERVICE_MAX_WAIT", zero=True) if max_wait else None,
         )
