@@ -258,28 +258,17 @@ def resolve_requests_per_minute(
         ValidationError: for anything else; an environment value is named as such.
 
     """
+    name = "requests_per_minute"
     if value is None:
-        text = environ.get("CLUBSMTP_REQUESTS_PER_MINUTE", "").strip()
-        if not text:
+        name = "$CLUBSMTP_REQUESTS_PER_MINUTE"
+        value = environ.get("CLUBSMTP_REQUESTS_PER_MINUTE", "").strip()
+        if not value:
             return DEFAULT_REQUESTS_PER_MINUTE
-        try:
-            return _positive_rate(float(text))
-        except ValueError as exc:  # ValidationError included
-            rule = "must be a positive finite number"
-            if isinstance(exc, ValidationError) and "at most" in str(exc):
-                rule = str(exc).removeprefix("requests_per_minute ").partition(", got")[0]
-            raise ValidationError(
-                f"$CLUBSMTP_REQUESTS_PER_MINUTE {rule}, got {shown(text)}"
-            ) from None
     if isinstance(value, str):
         try:
             value = float(value)
         except ValueError:
             raise ValidationError(
-                f"requests_per_minute must be a positive finite number, got {shown(value)}"
+                f"{name} must be a positive finite number, got {shown(value)}"
             ) from None
-    return _positive_rate(value)
-
-
-def _positive_rate(value: object) -> float:
-    return _check_rate(value)  # the limiters' own rule, so both always agree
+    return _check_rate(value, name)  # the limiters' own rule, so they always agree

@@ -186,14 +186,14 @@ MAX_REQUESTS_PER_MINUTE = 1e9
 """The highest rate a limiter takes: no key allows more (and the emulator's keys stop there)."""
 
 
-def _check_rate(requests_per_minute: object) -> float:
+def _check_rate(requests_per_minute: object, name: str = "requests_per_minute") -> float:
     # `not x > 0` rather than `x <= 0`: it refuses NaN too.
     if not finite_number(requests_per_minute) or not requests_per_minute > 0:
         shown = _shown(requests_per_minute)
-        raise ValidationError(f"requests_per_minute must be a positive finite number, got {shown}")
+        raise ValidationError(f"{name} must be a positive finite number, got {shown}")
     if requests_per_minute > MAX_REQUESTS_PER_MINUTE:
         raise ValidationError(
-            f"requests_per_minute must be a positive finite number of at most "
+            f"{name} must be a positive finite number of at most "
             f"{MAX_REQUESTS_PER_MINUTE:g}, got {_shown(requests_per_minute)}"
         )
     return float(requests_per_minute)
