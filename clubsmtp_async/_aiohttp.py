@@ -15,7 +15,9 @@ The transport is wrapped so that its errors keep the distinction the retry
 policy relies on: `httpx-aiohttp` reports every aiohttp connection error —
 a server that dropped the connection *after* receiving the request included —
 as a connect timeout, which would make an ambiguous create look unsent and be
-re-sent blindly. Here only a failure to connect counts as unsent.
+re-sent blindly. Here only a failure to connect counts as unsent. (Errors
+while the body is read need no wrapper: the SDK counts every error after the
+status line as sent, whatever its name; see `_http.connection_error`.)
 
 `httpx-aiohttp` is a transport for httpx, not httpx2, so this client is an
 `httpx.AsyncClient` whichever library the SDK's own pools use; the SDK takes
@@ -25,13 +27,12 @@ either kind of client.
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 
 from ._config import DEFAULT_LIMITS as _POOL
-from ._config import resolve_timeout
+from ._config import resolve_timeout, standard_headers
+from ._http import library_named
 
 __all__ = ["aiohttp_http_client"]
 
@@ -74,29 +75,15 @@ def aiohttp_http_client(
                 response: httpx.Response = await super().handle_async_request(request)
             except httpx.TransportError as exc:
                 raise precise_error(exc, request) from exc.__cause__
-            response.stream = _PreciseStream(response.stream, request)
             return response
 
     transport = _Transport(verify=verify, limits=limits)
-    return httpx.AsyncClient(transport=transport, timeout=resolve_timeout(timeout))
-
-
-class _PreciseStream(httpx.AsyncByteStream):
-    """A response body whose read errors are classified as `precise_error` does."""
-
-    def __init__(self, inner: Any, request: httpx.Request) -> None:
-        self._inner = inner
-        self._request = request
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        try:
-            async for chunk in self._inner:
-                yield chunk
-        except httpx.TransportError as exc:
-            raise precise_error(exc, self._request) from exc.__cause__
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
+    return httpx.AsyncClient(
+        transport=transport,
+        timeout=resolve_timeout(timeout),
+        # The SDK's own, so that its requests only add the key.
+        headers=standard_headers(library_named("httpx")),
+    )
 
 
 def precise_error(exc: httpx.TransportError, request: httpx.Request) -> httpx.TransportError:

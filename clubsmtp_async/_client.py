@@ -4,7 +4,7 @@ Every call of every resource goes through `AsyncClient._request`:
 build → (retry loop: in-flight slot → limit → exchange → decode → map errors) → result.
 
 - **In flight.** At most `max_in_flight` HTTP requests of a client (and its
-  copies) are in flight; the others queue, FIFO, on an anyio `CapacityLimiter`.
+  copies) are in flight; the others queue, FIFO, on an anyio `Semaphore`.
   httpcore's pool bookkeeping grows with the square of the requests waiting
   for a connection, so the queue is kept here, where it costs O(1) a request.
   The slot is taken *before* the rate limiter: a request past the limiter is
@@ -46,7 +46,7 @@ from ._config import (
     resolve_max_response_bytes,
     resolve_requests_per_minute,
     resolve_timeout,
-    user_agent,
+    standard_headers,
 )
 from ._endpoint import Endpoint
 from ._errors import (
@@ -59,7 +59,6 @@ from ._errors import (
     ValidationError,
 )
 from ._http import (
-    ACCEPT_ENCODING,
     RequestHeaders,
     build_request,
     check_http_client,
@@ -180,26 +179,27 @@ class AsyncClient:
                 f"got a {type(limiter).__name__}"
             )
         library = default_library() if http_client is None else check_http_client(http_client)
+        self._request_timeout = library.timeout(self._timeout)  # in the pool's library
         self._max_wait = check_max_wait(max_wait)
         chosen_limiter = limiter or _default_limiter(requests_per_minute)
         _check_limiter_takes_max_wait(chosen_limiter, self._max_wait)
         self._headers = RequestHeaders(
             {
                 "Authorization": f"Bearer {self._api_key.reveal()}",
-                "User-Agent": user_agent(library),
-                "Accept": "application/json",
-                "Accept-Encoding": ACCEPT_ENCODING,
-            }
+                **standard_headers(library),
+            },
+            body={"Content-Type": "application/json"},
         )
-        self._json_headers = self._headers.with_header("Content-Type", "application/json")
         self._shared = Shared(
-            http=http_client or new_http_client(library, pool_limits(in_flight), self._timeout),
+            http=http_client
+            or new_http_client(library, pool_limits(in_flight), self._timeout, self._headers),
             library=library,
             owns_http=http_client is None,
             limiter=chosen_limiter,
             owns_limiter=limiter is None,
             max_in_flight=in_flight,
             timeout=self._timeout,
+            headers=self._headers,
         )
         self._owner = True
         self._attach_resources()
@@ -293,6 +293,7 @@ class AsyncClient:
         if timeout is not None:
             copy._timeout = resolve_timeout(timeout)
             copy._deadline = attempt_deadline(copy._timeout)
+            copy._request_timeout = self._shared.library.timeout(copy._timeout)
         if max_response_bytes is not None:
             copy._max_response_bytes = resolve_max_response_bytes(max_response_bytes)
         if max_wait is not _Default.KEEP:
@@ -380,21 +381,26 @@ class AsyncClient:
         path = endpoint.format_path(ids)
         content = None if body is None else _encode(body)
         state = _CallState()
-        attempt = functools.partial(
-            self._attempt, here, endpoint, path, query, content, state, find_existing
-        )
-        return await self._retried(attempt, endpoint.method, state, find_existing)
-
-    async def _retried(
-        self,
-        attempt: Callable[[int], Awaitable[T]],
-        method: str,
-        state: _CallState,
-        find_existing: Callable[[], Awaitable[T | None]] | None,
-    ) -> T:
+        can_recover = find_existing is not None
         try:
-            return await self._retry.call(
-                attempt, method, can_recover=find_existing is not None, sleep=self._backoff
+            # The first attempt runs bare; the retry policy takes over after a failure.
+            try:
+                return await self._attempt(
+                    here, endpoint, path, query, content, state, find_existing, 1
+                )
+            except ClubSMTPError as exc:
+                if not self._retry.may_retry(exc, endpoint.method, can_recover=can_recover):
+                    raise
+                first_failure = exc
+            attempt = functools.partial(
+                self._attempt, here, endpoint, path, query, content, state, find_existing
+            )
+            return await self._retry.resume(
+                first_failure,
+                attempt,
+                endpoint.method,
+                can_recover=can_recover,
+                sleep=self._backoff,
             )
         except ClubSMTPError as failure:
             if state.ambiguous and find_existing is not None:
@@ -426,7 +432,11 @@ class AsyncClient:
         try:
             response = await self._send(here, endpoint.method, path, query, content)
             self._log(endpoint.method, path, response, number)
-            return await self._decode(endpoint, response)
+            try:
+                return endpoint.decode(response)
+            except RateLimitError as exc:
+                await self._pause_for(exc)
+                raise
         except NotFoundError:
             if state.ambiguous and endpoint.method == "DELETE":
                 return cast(T, None)  # an earlier attempt did delete it
@@ -450,24 +460,42 @@ class AsyncClient:
         two: each costs microseconds on every request.
         """
         request: HTTPRequest | None = None
-        with anyio.CancelScope() as scope:
+        what = f"{method} {path}"
+        with here.cancel_scope() as scope:
             here.calls.add(scope)
             try:
                 await self._take_turn(here)
                 try:
-                    request = self._build(here, method, path, query, content)
+                    request = build_request(
+                        here.http,
+                        method,
+                        self.base_url + path,
+                        params=query,
+                        content=content,
+                        headers=self._headers,
+                        timeout=self._request_timeout,
+                        pool_has_headers=self._shared.owns_http,
+                    )
                     if self._deadline is not None:
-                        scope.deadline = anyio.current_time() + self._deadline
-                    return await self._exchange(here, request, f"{method} {path}")
+                        here.deadlines.start(scope, self._deadline)
+                    try:
+                        return await exchange(
+                            here.http, request, what=what, max_bytes=self._max_response_bytes
+                        )
+                    except RuntimeError as exc:
+                        if here.foreign_http and not isinstance(exc, ClubSMTPError):
+                            raise _foreign_loop(what) from exc
+                        raise
                 finally:
                     if here.in_flight is not None:
                         here.in_flight.release()
             finally:
                 here.calls.discard(scope)
+                here.deadlines.end(scope)
         if self._shared.closed or self._deadline is None:  # only aclose() or the deadline
-            raise ClientClosedError(f"{method} {path}: the AsyncClient was closed meanwhile")
+            raise ClientClosedError(f"{what}: the AsyncClient was closed meanwhile")
         raise APITimeoutError(
-            f"{method} {path} timed out: no complete response within the attempt deadline "
+            f"{what} timed out: no complete response within the attempt deadline "
             f"of {self._deadline:g} s",
             request=request,
             request_sent=True,  # perhaps: the deadline may have passed at any point
@@ -526,32 +554,6 @@ class AsyncClient:
                 in_flight.release()
             raise
 
-    def _build(
-        self,
-        here: LoopState,
-        method: str,
-        path: str,
-        query: Mapping[str, str] | None,
-        content: bytes | None,
-    ) -> HTTPRequest:
-        return build_request(
-            here.http,
-            method,
-            self.base_url + path,
-            params=query,
-            content=content,
-            headers=self._headers if content is None else self._json_headers,
-            timeout=self._timeout,
-        )
-
-    async def _exchange(self, here: LoopState, request: HTTPRequest, what: str) -> HTTPResponse:
-        try:
-            return await exchange(here.http, request, what=what, max_bytes=self._max_response_bytes)
-        except RuntimeError as exc:
-            if here.foreign_http and not isinstance(exc, ClubSMTPError):
-                raise _foreign_loop(what) from exc
-            raise
-
     def _log(self, method: str, path: str, response: HTTPResponse, number: int) -> None:
         if logger.isEnabledFor(logging.DEBUG):
             elapsed = response.elapsed.total_seconds() * 1000 if _has_elapsed(response) else 0.0
@@ -564,22 +566,19 @@ class AsyncClient:
                 number,
             )
 
-    async def _decode(self, endpoint: Endpoint[T], response: HTTPResponse) -> T:
-        try:
-            return endpoint.decode(response)
-        except RateLimitError as exc:
-            # Capped like the retry wait: a far-future Retry-After must not park every task.
-            pause = exc.retry_after
-            if pause is not None:
-                pause = min(pause, self._retry.backoff_max)
-            await self._shared.limiter.on_rate_limited(pause)
-            if self._max_wait is not None and pause_length(pause) > self._max_wait:
-                # The retry's turn comes after the pause: refused, as its acquire would be.
-                raise RateLimitWaitError(pause_length(pause), max_wait=self._max_wait) from exc
-            raise
+    async def _pause_for(self, exc: RateLimitError) -> None:
+        """After a 429: pause every caller; refuse the retry now if it would outwait `max_wait`."""
+        # Capped like the retry wait: a far-future Retry-After must not park every task.
+        pause = exc.retry_after
+        if pause is not None:
+            pause = min(pause, self._retry.backoff_max)
+        await self._shared.limiter.on_rate_limited(pause)
+        if self._max_wait is not None and pause_length(pause) > self._max_wait:
+            # The retry's turn comes after the pause: refused, as its acquire would be.
+            raise RateLimitWaitError(pause_length(pause), max_wait=self._max_wait) from exc
 
 
-async def _acquire(gate: anyio.CapacityLimiter | anyio.Lock) -> None:
+async def _acquire(gate: anyio.Semaphore) -> None:
     # Free, it is taken without a trip through the scheduler (fair: never past a waiter).
     try:
         gate.acquire_nowait()

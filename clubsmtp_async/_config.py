@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from ._errors import ValidationError
-from ._http import PoolLimits, as_timeout, make_timeout, parse_url
+from ._http import ACCEPT_ENCODING, PoolLimits, as_timeout, make_timeout, parse_url
 from ._limiter import _check_rate
 from ._validation import finite_number, shown, shown_url
 from ._version import __version__
@@ -38,6 +38,7 @@ __all__ = [
     "resolve_max_response_bytes",
     "resolve_requests_per_minute",
     "resolve_timeout",
+    "standard_headers",
     "user_agent",
 ]
 
@@ -237,6 +238,15 @@ def pool_limits(max_in_flight: int | None) -> PoolLimits:
         max_connections=max_in_flight,
         max_keepalive_connections=min(max_in_flight, _MAX_KEEPALIVE),
     )
+
+
+def standard_headers(library: Library) -> dict[str, str]:
+    """The headers of every request but the key's: who sends, what it takes back."""
+    return {
+        "User-Agent": user_agent(library),
+        "Accept": "application/json",
+        "Accept-Encoding": ACCEPT_ENCODING,
+    }
 
 
 def user_agent(library: Library) -> str:

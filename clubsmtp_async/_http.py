@@ -39,7 +39,7 @@ import importlib
 import os
 import zlib
 from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import httpx
 
@@ -111,10 +111,10 @@ class Library:
         self.client_type: type = module.AsyncClient
 
     def timeout(self, timeout: httpx.Timeout) -> Any:
-        """`timeout` as this library's requests take it (the same object for httpx)."""
+        """`timeout` as this library's ``Timeout`` (the same object for httpx)."""
         if isinstance(timeout, self.module.Timeout):
             return timeout
-        return (timeout.connect, timeout.read, timeout.write, timeout.pool)
+        return self.module.Timeout((timeout.connect, timeout.read, timeout.write, timeout.pool))
 
     def __repr__(self) -> str:
         return f"<Library {self.name} {self.version}>"
@@ -272,40 +272,68 @@ def parse_url(raw: str) -> httpx.URL:
 
 
 class RequestHeaders:
-    """Headers every request of a client carries, converted once for each library.
+    """The headers of a client's requests, converted once for each library.
 
-    Its repr names the headers, never their values (one holds the API key).
+    `every` goes on every request, `body` on those that carry a body. A pool
+    the SDK makes carries `every` as its own default headers (`new_http_client`),
+    so its requests merge nothing; on a pool passed in, each request gets those
+    of `every` that the pool's default headers lack or hold with another value
+    (worked out again only when the pool's headers change). Its repr names the
+    headers, never their values (one holds the API key).
+
+    Args:
+        every: Headers of every request.
+        body: Headers added to a request with a body (e.g. its Content-Type).
+
     """
 
-    __slots__ = ("_items", "_made")
+    __slots__ = ("_body", "_every", "_made", "_plan")
 
-    def __init__(self, items: Mapping[str, str]) -> None:
-        self._items = dict(items)
+    def __init__(self, every: Mapping[str, str], body: Mapping[str, str]) -> None:
+        self._every = dict(every)
+        self._body = dict(body)
         self._made: dict[str, Any] = {}
-
-    def with_header(self, name: str, value: str) -> RequestHeaders:
-        """A copy with one more header."""
-        return RequestHeaders({**self._items, name: value})
+        # The pool's default headers last seen (raw), and what a request needs on top.
+        self._plan: tuple[list[tuple[bytes, bytes]], list[tuple[str, str]]] | None = None
 
     def for_library(self, lib: Library) -> Any:
-        """The headers as `lib`'s ``Headers``, made on first use."""
+        """`every` as `lib`'s ``Headers``, made on first use."""
         made = self._made.get(lib.name)
         if made is None:
-            made = self._made[lib.name] = lib.module.Headers(self._items)
+            made = self._made[lib.name] = lib.module.Headers(self._every)
         return made
 
+    @property
+    def body(self) -> Mapping[str, str]:
+        """The headers added to a request with a body."""
+        return self._body
+
+    def set_on(self, request: Any, pool_headers: Any) -> None:
+        """Complete `request`, built by a pool with `pool_headers` as defaults, with `every`."""
+        raw = pool_headers.raw
+        plan = self._plan
+        if plan is None or plan[0] != raw:
+            needed = [(k, v) for k, v in self._every.items() if pool_headers.get(k) != v]
+            plan = self._plan = (raw, needed)
+        target = request.headers
+        for name, value in plan[1]:
+            target[name] = value
+
     def __repr__(self) -> str:
-        return f"RequestHeaders({', '.join(self._items)})"
+        return f"RequestHeaders({', '.join([*self._every, *self._body])})"
 
 
-def new_http_client(lib: Library, limits: PoolLimits, timeout: httpx.Timeout) -> HTTPClient:
-    """The pool a client makes for itself (one per event loop it runs in)."""
+def new_http_client(
+    lib: Library, limits: PoolLimits, timeout: httpx.Timeout, headers: RequestHeaders
+) -> HTTPClient:
+    """The pool a client makes for itself (one per event loop it runs in), carrying `headers`."""
     pool: HTTPClient = lib.module.AsyncClient(
         limits=lib.module.Limits(
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
         ),
-        timeout=lib.module.Timeout(lib.timeout(timeout)),
+        timeout=lib.timeout(timeout),
+        headers=headers.for_library(lib),
         follow_redirects=False,
     )
     return pool
@@ -398,9 +426,15 @@ def build_request(
     params: Mapping[str, str] | None,
     content: bytes | None,
     headers: RequestHeaders,
-    timeout: httpx.Timeout,
+    timeout: Any,
+    pool_has_headers: bool,
 ) -> HTTPRequest:
-    """The request to send through `http`, in its library (its default headers and hooks apply)."""
+    """The request to send through `http`, in its library (its default headers and hooks apply).
+
+    `timeout` is in the library's type (`Library.timeout`, converted once per
+    client). `pool_has_headers` says that `http` was made by `new_http_client`
+    with these `headers`, which then need not be set again on each request.
+    """
     lib = _library_of(http)
     assert lib is not None  # checked when the client was made
     request: HTTPRequest = http.build_request(
@@ -408,9 +442,11 @@ def build_request(
         url,
         params=params,
         content=content,
-        headers=headers.for_library(lib),
-        timeout=lib.timeout(timeout),
+        headers=None if content is None else headers.body,
+        timeout=timeout,
     )
+    if not pool_has_headers:
+        headers.set_on(request, http.headers)
     return request
 
 
@@ -443,33 +479,31 @@ async def exchange(
             encoding the SDK did not ask for.
 
     """
+    sender: Any = http  # either library's client, sending a request of its own library
     try:
-        response: HTTPResponse = await _send_and_read(http, request, what, max_bytes)
+        # `follow_redirects=False` here overrides whatever the client was built with.
+        response: Any = await sender.send(request, stream=True, follow_redirects=False)
     except _REQUEST_ERRORS as exc:
         raise connection_error(exc, what) from exc
-    return response
-
-
-async def _send_and_read(http: Any, request: Any, what: str, max_bytes: int | None) -> Any:
-    # `follow_redirects=False` here overrides whatever the client was built with.
-    response = await http.send(request, stream=True, follow_redirects=False)
     try:
-        if 300 <= response.status_code < 400:
-            raise _redirect_error(response, what)  # its body is not even read
-        await _read(response, what, max_bytes)
-    finally:
-        await response.aclose()
-    return response
-
-
-async def _read(response: Any, what: str, max_bytes: int | None) -> None:
-    try:
-        body = response.content  # a transport that answered from memory (a mock)
-    except _NOT_READ:
-        body = await _read_stream(response, what, max_bytes)
-        response._content = body  # what the library's own `aread()` does once it has read
-    if max_bytes is not None and len(body) > max_bytes:
-        raise _too_large(response, what, max_bytes)
+        try:
+            if 300 <= response.status_code < 400:
+                raise _redirect_error(response, what)  # its body is not even read
+            if not response.is_stream_consumed:
+                body = await _read_stream(response, what, max_bytes)
+                response._content = body  # what the library's own `aread()` does once read
+            else:  # a transport that answered from memory (a mock)
+                try:
+                    body = response.content
+                except _NOT_READ:  # consumed but not kept: reading again says so
+                    body = await _read_stream(response, what, max_bytes)
+            if max_bytes is not None and len(body) > max_bytes:
+                raise _too_large(response, what, max_bytes)
+        finally:
+            await response.aclose()
+    except _REQUEST_ERRORS as exc:
+        raise connection_error(exc, what, answering=True) from exc
+    return cast("HTTPResponse", response)
 
 
 async def _read_stream(response: Any, what: str, max_bytes: int | None) -> bytes:
@@ -479,7 +513,7 @@ async def _read_stream(response: Any, what: str, max_bytes: int | None) -> bytes
     raw_chunks = response.aiter_raw()
     try:
         async for raw in raw_chunks:
-            for piece in decoder.feed(raw):
+            for piece in (raw,) if decoder is None else decoder.feed(raw):
                 size += len(piece)
                 if max_bytes is not None and size > max_bytes:
                     raise _too_large(response, what, max_bytes)
@@ -508,13 +542,6 @@ async def _abandon(response: Any, raw_chunks: AsyncIterator[bytes]) -> None:
     close = getattr(raw_chunks, "aclose", None)  # an async generator's
     if close is not None:
         await close()
-
-
-class _Identity:
-    """No content encoding."""
-
-    def feed(self, data: bytes) -> Iterator[bytes]:
-        yield data
 
 
 class _Inflate:
@@ -555,12 +582,15 @@ class _Inflate:
 _WBITS = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
 
 
-def _decoder_for(response: Any, what: str) -> _Identity | _Inflate:
-    header = response.headers.get("content-encoding", "")
+def _decoder_for(response: Any, what: str) -> _Inflate | None:
+    """The decoder of the body's Content-Encoding; None when it has none."""
+    header = response.headers.get("content-encoding")
+    if not header:
+        return None
     codings = [c for c in (part.strip().lower() for part in header.split(",")) if c]
     codings = [c for c in codings if c != "identity"]
     if not codings:
-        return _Identity()
+        return None
     if len(codings) == 1 and codings[0] in _WBITS:
         return _Inflate(_WBITS[codings[0]], response.request)
     raise UnexpectedResponseError(
@@ -593,19 +623,25 @@ def _redirect_error(response: Any, what: str) -> UnexpectedResponseError:
     )
 
 
-def connection_error(exc: Exception, what: str) -> APIConnectionError:
+def connection_error(exc: Exception, what: str, *, answering: bool = False) -> APIConnectionError:
     """The SDK error for a transport error of httpx or httpx2 (a timeout, a refused connection…).
 
     ``request_sent`` is False only when the request certainly never left: the
     connection could not be made, or no pooled connection became free.
+    `answering` says that the error came while the answer was read, after its
+    status line: then the request was sent whatever the error says, and a
+    "connect" error (some transports, `httpx-aiohttp` among them, report a
+    dropped connection so) is a connection that broke.
     """
-    timed_out = isinstance(exc, _TIMEOUTS)
+    misnamed = answering and isinstance(exc, _UNSENT)
+    timed_out = isinstance(exc, _TIMEOUTS) and not misnamed
     cls = APITimeoutError if timed_out else APIConnectionError
     outcome = "timed out" if timed_out else "failed"
+    while_ = " while the answer was read" if answering else ""
     return cls(
-        f"{what} {outcome}: {type(exc).__name__}: {str(exc) or 'no detail'}",
+        f"{what} {outcome}{while_}: {type(exc).__name__}: {str(exc) or 'no detail'}",
         request=_request_of(exc),
-        request_sent=not isinstance(exc, _UNSENT),
+        request_sent=answering or not isinstance(exc, _UNSENT),
     )
 
 

@@ -573,6 +573,8 @@ class NoLimiter:
 
         """
         cap = check_max_wait(max_wait)
+        if self._paused_until == -math.inf:
+            return  # never paused: no need to read the clock
         if cap is not None and (delay := self._paused_until - self._clock()) > cap:
             raise RateLimitWaitError(delay, max_wait=cap)
         # Re-read after each sleep: another 429 may have extended the pause meanwhile.

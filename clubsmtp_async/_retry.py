@@ -121,9 +121,7 @@ class RetryPolicy:
         """Run ``attempt(number)`` until it succeeds or may not be retried.
 
         The first attempt runs bare: the retry machinery (about 40 µs a call)
-        is set up only once an attempt has failed in a retryable way, and that
-        failure is then replayed into it as attempt 1, so waits, logging and
-        the stop rule are tenacity's alone.
+        is set up only once an attempt has failed in a retryable way (`resume`).
 
         Args:
             attempt: Sends attempt number `number` (1-based).
@@ -136,9 +134,31 @@ class RetryPolicy:
         try:
             return await attempt(1)
         except ClubSMTPError as exc:
-            if not self.max_retries or not self.should_retry(exc, method, can_recover=can_recover):
+            if not self.may_retry(exc, method, can_recover=can_recover):
                 raise
             first_failure = exc
+        return await self.resume(
+            first_failure, attempt, method, can_recover=can_recover, sleep=sleep
+        )
+
+    def may_retry(self, exc: BaseException, method: str, *, can_recover: bool = False) -> bool:
+        """Whether a failed first attempt is retried at all (`should_retry`, retries allowed)."""
+        return bool(self.max_retries) and self.should_retry(exc, method, can_recover=can_recover)
+
+    async def resume(
+        self,
+        first_failure: ClubSMTPError,
+        attempt: Callable[[int], Awaitable[T]],
+        method: str,
+        *,
+        can_recover: bool = False,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+    ) -> T:
+        """Go on after a first attempt that failed with `first_failure` (which `may_retry`).
+
+        The failure is replayed into tenacity as attempt 1, so waits, logging and
+        the stop rule are tenacity's alone; then ``attempt(2)``, and so on.
+        """
         async for try_ in self.retrying(method, can_recover=can_recover, sleep=sleep):
             with try_:
                 number = try_.retry_state.attempt_number

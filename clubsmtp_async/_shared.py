@@ -8,13 +8,15 @@ in-flight limiter and its FIFO turn, the calls `aclose()` wakes), re-made by
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import anyio
 
 from ._config import pool_limits
-from ._http import Library, new_http_client
+from ._deadlines import Deadlines, deadlines_for
+from ._http import Library, RequestHeaders, new_http_client
 from ._limiter import Limiter
 from ._loop import LoopRef, current_loop
 
@@ -31,9 +33,13 @@ class LoopState:
     """What belongs to the event loop the client is used in."""
 
     loop: LoopRef
+    deadlines: Deadlines  # the attempts' deadlines in this loop
+    # anyio's CancelScope class for this loop's backend: a scope made through it
+    # skips anyio's search for the running library (about 1.5 µs a request).
+    cancel_scope: Callable[[], anyio.CancelScope]
     http: HTTPClient
-    in_flight: anyio.CapacityLimiter | None
-    turn: anyio.Lock = field(default_factory=anyio.Lock)  # see `AsyncClient._take_turn`
+    in_flight: anyio.Semaphore | None
+    turn: anyio.Semaphore = field(default_factory=lambda: _gate(1))  # `AsyncClient._take_turn`
     calls: set[anyio.CancelScope] = field(default_factory=set)  # woken by aclose()
     foreign_http: bool = False  # the caller's http_client, first used in another loop
 
@@ -49,6 +55,7 @@ class Shared:
     owns_limiter: bool
     max_in_flight: int | None
     timeout: httpx.Timeout
+    headers: RequestHeaders  # carried by the pools it makes (`new_http_client`)
     closed: bool = False
     here: LoopState | None = None
 
@@ -66,13 +73,18 @@ class Shared:
         # caller's is kept, and a failure in it is explained (`_client._foreign_loop`).
         if not first and self.owns_http:
             self.http = new_http_client(
-                self.library, pool_limits(self.max_in_flight), self.timeout
+                self.library, pool_limits(self.max_in_flight), self.timeout, self.headers
             )
-        in_flight = None if self.max_in_flight is None else anyio.CapacityLimiter(
-            self.max_in_flight
-        )
+        in_flight = None if self.max_in_flight is None else _gate(self.max_in_flight)
         foreign_http = not first and not self.owns_http
-        return LoopState(LoopRef(loop), self.http, in_flight, foreign_http=foreign_http)
+        return LoopState(
+            LoopRef(loop),
+            deadlines_for(loop),
+            type(anyio.CancelScope()),
+            self.http,
+            in_flight,
+            foreign_http=foreign_http,
+        )
 
     def wake_calls(self) -> None:
         """Cancel every call in progress in the running loop (for `aclose`)."""
@@ -84,3 +96,8 @@ class Shared:
     def pool_is_here(self) -> bool:
         """Whether the current pool was opened in the running loop (or never used)."""
         return self.here is None or self.here.loop.is_(current_loop())
+
+
+def _gate(tokens: int) -> anyio.Semaphore:
+    """A FIFO gate of `tokens` places: a release hands the place to the longest waiter."""
+    return anyio.Semaphore(tokens, max_value=tokens, fast_acquire=True)

@@ -18,7 +18,6 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from typing import TypeGuard
-from urllib.parse import quote
 
 import idna
 
@@ -119,7 +118,7 @@ def path_id(value: object, name: str) -> str:
     """
     if not isinstance(value, str) or not _PATH_ID.match(value):
         raise ValidationError(f"{name} must be an identifier such as a UUID, got {shown(value)}")
-    return quote(value, safe="")
+    return value  # unreserved characters only (RFC 3986): nothing to percent-encode
 
 
 def domain_name(value: object, name: str = "name") -> str:

@@ -10,7 +10,13 @@ import pytest
 import respx
 from http_library import HTTPX_ONLY, lib
 
-from clubsmtp_async import AsyncClient, NotFoundError, RateLimitError, ServerError
+from clubsmtp_async import (
+    APITimeoutError,
+    AsyncClient,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+)
 from clubsmtp_async._retry import RetryPolicy
 
 D = "018f1a2b-3c4d-7e5f-a6b7-c8d9e0f1a2b3"
@@ -140,6 +146,27 @@ async def test_exhaustion_and_rate_limit_pause(anyio_backend: str) -> None:
             assert info.value.retry_after == 0.001
             await client.ping()  # NoLimiter honours the (1 ms) pause, on either backend
     assert len(api.requests) == 5
+
+
+async def test_the_attempt_deadline_ends_an_unanswered_call(anyio_backend: str) -> None:
+    api = FakeAPI()
+
+    async def handler(request: lib.Request) -> lib.Response:
+        if request.url.path == "/v1/domains":
+            await anyio.sleep_forever()  # a server that never answers
+        return api(request)
+
+    async with lib.AsyncClient(transport=lib.MockTransport(handler)) as http:
+        client = make_client(api, http, max_retries=0, timeout=0.2)
+        async with client:
+            started = anyio.current_time()
+            with anyio.fail_after(10), pytest.raises(APITimeoutError) as info:
+                await client.domains.list()
+            waited = anyio.current_time() - started
+            pings = [await client.ping() for _ in range(3)]  # the next calls are not cut short
+    assert "within the attempt deadline of 0.2 s" in str(info.value)
+    assert waited >= 0.2
+    assert len(pings) == 3
 
 
 @HTTPX_ONLY

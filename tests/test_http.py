@@ -403,6 +403,34 @@ async def test_each_transport_error_becomes_the_sdk_error(library: Any, name: st
     assert isinstance(exc.request, library.Request)
 
 
+@pytest.mark.parametrize(("library", "name"), ERRORS_OF_EACH_LIBRARY)
+async def test_an_error_while_the_body_is_read_was_sent_whatever_its_name(
+    library: Any, name: str
+) -> None:
+    # Some transports (httpx-aiohttp) name a connection dropped mid-body a
+    # "connect" error; after the status line, the request was sent regardless.
+    failure = getattr(library, name)("it broke")
+
+    class Broken(library.AsyncByteStream):  # type: ignore[misc]
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            yield ENVELOPE[:10]
+            raise failure
+
+    def handler(request: Any) -> Any:
+        return library.Response(200, stream=Broken(), request=request)
+
+    async with mock_client(handler, library, max_retries=0) as client:
+        with pytest.raises(APIConnectionError) as info:
+            await client.mailboxes.get(M)
+    exc = info.value
+    connect_phase = name in {"ConnectError", "ConnectTimeout", "PoolTimeout"}
+    timed_out = issubclass(type(failure), library.TimeoutException) and not connect_phase
+    assert type(exc) is (APITimeoutError if timed_out else APIConnectionError)
+    assert exc.request_sent is True
+    assert exc.__cause__ is failure
+    assert "while the answer was read" in str(exc)
+
+
 @pytest.mark.parametrize(
     ("transport", "anyio_backend"),
     [("httpx", "asyncio"), ("httpx", "trio"), ("httpx2", "asyncio"), ("httpx2", "trio")],
