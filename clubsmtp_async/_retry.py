@@ -110,39 +110,13 @@ class RetryPolicy:
         """Wait `seconds` with the policy's sleep (`anyio.sleep` unless a test gave another)."""
         await (self._sleep or anyio.sleep)(seconds)
 
-    async def call(
-        self,
-        attempt: Callable[[int], Awaitable[T]],
-        method: str,
-        *,
-        can_recover: bool = False,
-        sleep: Callable[[float], Awaitable[None]] | None = None,
-    ) -> T:
-        """Run ``attempt(number)`` until it succeeds or may not be retried.
-
-        The first attempt runs bare: the retry machinery (about 40 µs a call)
-        is set up only once an attempt has failed in a retryable way (`resume`).
-
-        Args:
-            attempt: Sends attempt number `number` (1-based).
-            method: The HTTP method, for the retry predicate.
-            can_recover: The caller can look the object up before re-sending a create.
-            sleep: Waits between attempts instead of the policy's own (the client
-                passes one that `aclose()` can interrupt).
-
-        """
-        try:
-            return await attempt(1)
-        except ClubSMTPError as exc:
-            if not self.may_retry(exc, method, can_recover=can_recover):
-                raise
-            first_failure = exc
-        return await self.resume(
-            first_failure, attempt, method, can_recover=can_recover, sleep=sleep
-        )
-
     def may_retry(self, exc: BaseException, method: str, *, can_recover: bool = False) -> bool:
-        """Whether a failed first attempt is retried at all (`should_retry`, retries allowed)."""
+        """Whether a failed first attempt is retried at all (`should_retry`, retries allowed).
+
+        The first attempt of a call runs bare (the client sends it itself): the
+        retry machinery (about 40 µs a call) is set up only after it failed in
+        a way that `may_retry`, by `resume`.
+        """
         return bool(self.max_retries) and self.should_retry(exc, method, can_recover=can_recover)
 
     async def resume(
