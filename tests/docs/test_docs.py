@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+from redis_server import redis_server_binary
 
 from .snippets import Block, blocks_of, run_python, substitute
 
@@ -135,6 +136,8 @@ def _run_bash(block: Block, code: str, workdir: Path) -> None:
         if line.startswith("pip install "):
             _check_install(block, line)
     code = "\n".join(line for line in lines if not line.startswith("pip install "))
+    if re.search(r"\bredis-(server|cli)\b", code):
+        redis_server_binary()  # skipped (failed under CI) when missing, not waited for
     # Its own session, so whatever it leaves in the background is stopped with it.
     process = subprocess.Popen(["bash", "-e", "-c", code], cwd=workdir, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
