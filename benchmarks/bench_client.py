@@ -2,7 +2,9 @@
 
 The server (uvicorn, canned answer) runs in another process; only the client
 process's CPU time (`time.process_time`) is measured, for the same number of
-requests at concurrency 1 and 100.
+requests at concurrency 1 and 100. The SDK's own pool is an httpx one here
+(``CLUBSMTP_HTTP_LIBRARY=httpx``), so that it is compared with the same
+library bare; `bench_transports` compares every library with itself.
 
 Run: python -m benchmarks.bench_client [--requests 3000]
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -21,6 +24,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 
 from clubsmtp_async import AsyncClient, Mailbox, aiohttp_http_client
+from clubsmtp_async._http import ENV_VAR
 
 UUID = "019a2b3c-4d5e-7f6a-b7c8-d9e0f1a2b3c4"
 LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
@@ -90,7 +94,7 @@ async def bare_httpx(base: str, total: int, concurrency: int) -> float:
 
 
 async def sdk(base: str, total: int, concurrency: int) -> float:
-    """The SDK, no limiter (the pacing is measured elsewhere)."""
+    """The SDK with its own httpx pool, no limiter (the pacing is measured elsewhere)."""
     async with AsyncClient("sk_test_x", base_url=base, requests_per_minute=None) as client:
 
         async def call() -> Mailbox:
@@ -144,6 +148,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--rounds", type=int, default=3)
     args, _ = parser.parse_known_args()
+    os.environ[ENV_VAR] = "httpx"  # the SDK's own pool: the library it is compared with
     proc, base = start_server()
     try:
         print(
