@@ -43,10 +43,6 @@ _INFO = logging.INFO
 _COOKIE_HEADERS = (b"set-cookie", b"set-cookie2")
 
 
-class _Unraised(Exception):
-    """Stands for an exception class a library lacks: nothing raises it."""
-
-
 # The methods `send()` runs before the transport, in both libraries.
 _SENDING = (
     "send",
@@ -64,14 +60,15 @@ _LIBRARIES = frozenset({"httpx", "httpx2"})
 class _Kind:
     """What `transport_for` needs to know of one client class, looked up once."""
 
-    __slots__ = ("direct", "logger", "opened", "own", "protocol_error", "strict_redirects")
+    __slots__ = ("direct", "logger", "opened", "own", "unfollowable")
 
     def __init__(self, client_type: type) -> None:
         self.direct = False
         self.opened: object = None
         self.own: tuple[object, ...] = ()
-        self.protocol_error: type[Exception] = _Unraised
-        self.strict_redirects = False
+        # What `send()` ignores when it builds a refused redirect's `next_request`: httpx's
+        # fails on a Location no request can go to, httpx2's leaves `next_request` unset.
+        self.unfollowable: tuple[type[Exception], ...] = ()
         self.logger = logging.getLogger("httpx")
         library = _library_of(client_type)
         if library is None:
@@ -80,14 +77,12 @@ class _Kind:
         # Private names of both libraries: a version without them sends with `send()`.
         client_module = sys.modules.get(f"{library.__name__}._client")
         self.opened = getattr(getattr(client_module, "ClientState", None), "OPENED", None)
-        self.protocol_error = getattr(library, "RemoteProtocolError", _Unraised)
-        # httpx's `send()` fails on a Location no request can go to; httpx2's leaves it unset.
-        self.strict_redirects = library.__name__ == "httpx"
+        if library.__name__ == "httpx2":
+            self.unfollowable = (library.RemoteProtocolError,)
         source = getattr(client_module, "__file__", None)
         methods = [getattr(client_type, name, None) for name in _SENDING]
         self.direct = (
             self.opened is not None
-            and self.protocol_error is not _Unraised
             and source is not None
             and callable(getattr(client_type, "_transport_for_url", None))
             and callable(getattr(client_type, "_build_redirect_request", None))
@@ -164,12 +159,8 @@ def adopt(http: Any, response: Any, request: Any) -> bool:
     if any(key.lower() in _COOKIE_HEADERS for key, _ in response.headers.raw):
         http.cookies.extract_cookies(response)
     if response.has_redirect_location:
-        kind = _KINDS[type(http)]
-        if kind.strict_redirects:
+        with contextlib.suppress(*_KINDS[type(http)].unfollowable):
             response.next_request = http._build_redirect_request(request, response)
-        else:
-            with contextlib.suppress(kind.protocol_error):
-                response.next_request = http._build_redirect_request(request, response)
     return timed
 
 
